@@ -1,0 +1,8 @@
+"""moodlens exporters: Keras -> ONNX with metadata, parity checks, int8 quantisation.
+
+Needs the ``train`` extra: ``pip install 'moodlens[train]'``.
+"""
+
+from ._keras_to_onnx import ExportError, ParityResult, convert, load_float32, parity, with_head
+
+__all__ = ["ExportError", "ParityResult", "convert", "load_float32", "parity", "with_head"]

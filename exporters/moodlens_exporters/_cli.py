@@ -1,0 +1,92 @@
+"""``moodlens-export RUN --out model.onnx``: Keras run folder -> checked ONNX model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _normalised(images: np.ndarray, config: dict) -> np.ndarray:
+    return ((images.astype(np.float32) / 255.0 - config["mean"]) / config["std"])[..., None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="moodlens-export", description=__doc__)
+    p.add_argument("run", type=Path, help="a run folder written by moodlens-train")
+    p.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument("--flip-tta", action="store_true",
+                   help="bake mirror-image averaging into the graph (2x compute per face)")
+    p.add_argument("--data", help="fer2013.csv[.gz]: parity on real faces and PublicTest accuracy")
+    p.add_argument("--version", default=None, help="model version (default: run folder name)")
+    p.add_argument("--tolerance", type=float, default=1e-4, help="parity: max |keras - onnx|")
+    p.add_argument("--int8", action="store_true", help="also write an int8 QDQ model (<out>.int8.onnx)")
+    p.add_argument("--calibration", help="faces for int8 calibration (fer2013.csv: Training rows)")
+    p.add_argument("--calibration-size", type=int, default=512)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.int8 and not (args.calibration or args.data):
+        p.error("--int8 needs --calibration (or --data) to calibrate on real faces")
+    from moodlens_training._data import DataError, load_faces
+
+    from ._keras_to_onnx import ExportError, convert, load_float32, model_metadata, parity, with_head
+
+    try:
+        config = json.loads((args.run / "config.json").read_text())
+        state = json.loads((args.run / "state.json").read_text())
+        checkpoint = args.run / f"{args.checkpoint}.keras"
+        if not checkpoint.is_file():
+            raise ExportError(f"{checkpoint} does not exist; has the run finished an epoch?")
+        faces = load_faces(args.data) if args.data else None
+        model = with_head(load_float32(checkpoint), args.flip_tta)
+        version = args.version or args.run.name
+        meta = model_metadata(config, state, flip_tta=args.flip_tta, version=version, accuracy=None)
+        convert(model, args.out, meta)
+        if faces and "PublicTest" in faces:
+            check_inputs = _normalised(faces["PublicTest"].images, config)
+        else:
+            check_inputs = np.random.default_rng(0).normal(size=(256, 48, 48, 1)).astype(np.float32)
+        result = parity(model, args.out, check_inputs)
+        print(f"parity: {result.faces} faces, max |keras - onnx| = {result.max_abs_diff:.2e}, "
+              f"argmax agreement {result.argmax_agreement:.2%}")
+        result.check(args.tolerance)
+        report: dict = {"parity": result.__dict__}
+        if faces and "PublicTest" in faces:
+            from moodlens_training._evaluate import evaluate_model
+
+            evaluation = evaluate_model(args.out, faces["PublicTest"])
+            meta = model_metadata(config, state, flip_tta=args.flip_tta, version=version,
+                                  accuracy=evaluation["accuracy"])
+            convert(model, args.out, meta)  # same graph, now with its measured accuracy
+            report["publictest_accuracy"] = evaluation["accuracy"]
+            print(f"PublicTest accuracy (through the SDK): {evaluation['accuracy']:.4f}")
+        if args.int8:
+            from moodlens_training._evaluate import evaluate_model
+
+            from ._quantize import quantize_int8
+
+            cal_faces = load_faces(args.calibration) if args.calibration else faces
+            train = cal_faces["Training"]
+            pick = np.random.default_rng(0).permutation(len(train))[: args.calibration_size]
+            int8_path = args.out.with_suffix(".int8.onnx")
+            quantize_int8(args.out, int8_path, _normalised(train.images[np.sort(pick)], config))
+            report["int8"] = {"path": str(int8_path), "size_bytes": int8_path.stat().st_size,
+                              "fp32_size_bytes": args.out.stat().st_size}
+            if faces and "PublicTest" in faces:
+                acc8 = evaluate_model(int8_path, faces["PublicTest"])["accuracy"]
+                report["int8"]["publictest_accuracy"] = acc8
+                print(f"int8 PublicTest accuracy: {acc8:.4f} "
+                      f"({acc8 - report['publictest_accuracy']:+.4f} vs float32)")
+            print(f"int8 model: {int8_path} ({int8_path.stat().st_size / 1e6:.2f} MB); measure its "
+                  "speed in a fresh process: python benchmarks/bench_model.py")
+        args.out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
+    except (ExportError, DataError, OSError, KeyError) as exc:
+        print(f"moodlens-export: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
+    return 0

@@ -1,0 +1,127 @@
+"""Keras run folder -> self-describing ONNX model (tf2onnx), with a parity check."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+OPSET = 17  # tf2onnx 1.17 converts Keras 3 models at 17; 19+ fails.
+LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+class ExportError(RuntimeError):
+    """The export failed a check; the message says which and by how much."""
+
+
+@dataclass(frozen=True)
+class ParityResult:
+    """Keras vs ONNX Runtime on the same inputs."""
+
+    faces: int
+    max_abs_diff: float
+    argmax_agreement: float
+
+    def check(self, tolerance: float) -> None:
+        if self.max_abs_diff > tolerance or self.argmax_agreement < 1.0:
+            raise ExportError(
+                f"parity check failed on {self.faces} faces: max |keras - onnx| = "
+                f"{self.max_abs_diff:.3g} (tolerance {tolerance:g}), argmax agreement "
+                f"{self.argmax_agreement:.4%} (must be 100%).")
+
+
+def load_float32(path: Path):
+    """Loads a Keras model and rebuilds it with every layer in float32.
+
+    Models trained under ``mixed_bfloat16`` would otherwise export bf16 ops that
+    ONNX Runtime on CPU refuses.
+    """
+    import keras
+
+    trained = keras.models.load_model(path, compile=False)
+    config = trained.get_config()
+    for layer in config["layers"]:
+        layer["config"]["dtype"] = "float32"
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        model = keras.Model.from_config(config)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    model.set_weights(trained.get_weights())
+    return model
+
+
+def with_head(base, flip_tta: bool):
+    """Appends softmax and, with ``flip_tta``, averages the face with its mirror image."""
+    import keras
+
+    inputs = keras.Input(base.input_shape[1:], name="input")
+    probs = keras.layers.Softmax(name="probs")(base(inputs))
+    if flip_tta:
+        mirrored = keras.layers.Lambda(lambda t: t[:, :, ::-1, :], name="mirror")(inputs)
+        probs_m = keras.layers.Softmax(name="probs_mirror")(base(mirrored))
+        probs = keras.layers.Average(name="scores")([probs, probs_m])
+    return keras.Model(inputs, probs, name="moodlens_emotion")
+
+
+def convert(model, out: Path, metadata: dict[str, str]) -> Path:
+    """Converts a Keras model to ONNX at ``out`` with ``metadata`` in metadata_props."""
+    import onnx
+    import tensorflow as tf
+    import tf2onnx
+
+    h, w, c = model.input_shape[1:]
+    spec = [tf.TensorSpec((None, h, w, c), tf.float32, name="input")]
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET)
+    proto.graph.output[0].name  # noqa: B018 - touch to fail early on an empty graph
+    onnx.helper.set_model_props(proto, metadata)
+    proto.doc_string = "moodlens facial-emotion model"
+    onnx.checker.check_model(proto)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(out))
+    return out
+
+
+def parity(model, onnx_path: Path, inputs: np.ndarray) -> ParityResult:
+    """Runs both on the same normalised inputs (N, H, W, 1) float32."""
+    import onnxruntime as ort
+
+    expected = model.predict(inputs, batch_size=256, verbose=0)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: inputs})[0]
+    diff = float(np.abs(expected - got).max())
+    agree = float((expected.argmax(1) == got.argmax(1)).mean())
+    return ParityResult(len(inputs), diff, agree)
+
+
+def model_metadata(config: dict, state: dict, *, flip_tta: bool, version: str,
+                   accuracy: float | None) -> dict[str, str]:
+    """The metadata the SDK reads (see moodlens._model.METADATA_KEYS) plus provenance."""
+    meta = {
+        "moodlens.labels": json.dumps(list(LABELS)),
+        "moodlens.input_size": json.dumps([48, 48]),
+        "moodlens.normalization": json.dumps({"scale": 1 / 255, "mean": config["mean"],
+                                              "std": config["std"]}),
+        "moodlens.crop_margin": json.dumps(config["crop_margin"]),
+        "moodlens.output": json.dumps("probabilities"),
+        "moodlens.version": version,
+        "moodlens.architecture": config["architecture"],
+        "moodlens.flip_tta": json.dumps(flip_tta),
+        "moodlens.training_data": Path(config["data"]).name,
+        "moodlens.training_split": "Training",
+        "moodlens.selection_split": "PublicTest",
+        "moodlens.ferplus": config.get("ferplus_mode") or "none",
+        "moodlens.training_commit": config.get("commit", "unknown"),
+        "moodlens.epochs": str(state.get("epochs_done", "")),
+        "moodlens.exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if accuracy is not None:
+        meta["moodlens.publictest_accuracy"] = f"{accuracy:.4f}"
+    return meta

@@ -1,0 +1,61 @@
+"""moodlens: faces and their emotions from camera frames, on device.
+
+Example:
+    >>> from moodlens import EmotionDetector, Emotion
+    >>> detector = EmotionDetector()
+    >>> faces = detector.detect("photo.jpg")
+    >>> [f.emotion for f in faces]
+    [<Emotion.HAPPY: 'happy'>]
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ._detector import EmotionDetector
+from ._errors import (
+    FaceDetectorError,
+    InvalidImageError,
+    MissingDependencyError,
+    ModelError,
+    MoodlensError,
+    PluginError,
+    SourceError,
+)
+from ._faces import FaceFinderOptions
+from ._hookspecs import hookimpl
+from ._model import ModelInfo, default_model_path
+from ._types import (
+    Box,
+    Emotion,
+    Face,
+    MoodChange,
+    MoodReading,
+    StreamInfo,
+    StreamSummary,
+    TrackedFace,
+)
+
+__all__ = [
+    "Box",
+    "Emotion",
+    "EmotionDetector",
+    "Face",
+    "FaceDetectorError",
+    "FaceFinderOptions",
+    "InvalidImageError",
+    "MissingDependencyError",
+    "ModelError",
+    "ModelInfo",
+    "MoodChange",
+    "MoodReading",
+    "MoodlensError",
+    "PluginError",
+    "SourceError",
+    "StreamInfo",
+    "StreamSummary",
+    "TrackedFace",
+    "__version__",
+    "default_model_path",
+    "hookimpl",
+]

@@ -1,0 +1,114 @@
+"""Evaluation of an exported ONNX model through the SDK, so the numbers are what users get."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._data import LABELS, FaceSet
+
+
+def metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix."""
+    n = len(LABELS)
+    confusion = np.zeros((n, n), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    true_pos = np.diag(confusion).astype(np.float64)
+    support = confusion.sum(axis=1)
+    predicted_count = confusion.sum(axis=0)
+    precision = np.divide(true_pos, predicted_count, out=np.zeros(n), where=predicted_count > 0)
+    recall = np.divide(true_pos, support, out=np.zeros(n), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(n), where=denom > 0)
+    return {
+        "faces": int(len(labels)),
+        "accuracy": float(true_pos.sum() / max(1, len(labels))),
+        "macro_f1": float(f1.mean()),
+        "per_class": {
+            name: {"precision": float(precision[i]), "recall": float(recall[i]),
+                   "f1": float(f1[i]), "support": int(support[i])}
+            for i, name in enumerate(LABELS)
+        },
+        "confusion": confusion.tolist(),
+    }
+
+
+def evaluate_model(model: str | Path, faces: FaceSet, *, flip_tta: bool = False) -> dict:
+    """Scores ``faces`` with ``EmotionDetector(model=...).classify`` and computes metrics."""
+    from moodlens import EmotionDetector
+
+    with EmotionDetector(model=model) as detector:
+        start = time.perf_counter()
+        scores = detector.classify(faces.images)
+        if flip_tta:
+            scores = (scores + detector.classify(np.ascontiguousarray(faces.images[:, :, ::-1]))) / 2
+        seconds = time.perf_counter() - start
+        info = detector.info
+    result = metrics(faces.labels, scores.argmax(axis=1))
+    result.update({
+        "model": str(model),
+        "model_version": info.version,
+        "flip_tta_at_evaluation": flip_tta,
+        "model_metadata": dict(info.metadata),
+        "seconds": seconds,
+    })
+    return result
+
+
+def format_report(result: dict) -> str:
+    """A plain-text report: headline numbers, per-class table, confusion matrix."""
+    lines = [
+        f"model     {result['model']} (version {result['model_version']})",
+        f"data      {result.get('data', '?')} [{result.get('split', '?')}], {result['faces']} faces"
+        + (" , flip TTA" if result["flip_tta_at_evaluation"] else ""),
+        f"accuracy  {result['accuracy']:.4f}",
+        f"macro-F1  {result['macro_f1']:.4f}",
+        "",
+        f"{'class':<9} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}",
+    ]
+    for name, m in result["per_class"].items():
+        lines.append(f"{name:<9} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} "
+                     f"{m['support']:>8d}")
+    lines += ["", "confusion (rows: true, columns: predicted)",
+              " " * 9 + "".join(f"{n[:7]:>8}" for n in LABELS)]
+    for name, row in zip(LABELS, result["confusion"], strict=True):
+        lines.append(f"{name:<9}" + "".join(f"{v:>8d}" for v in row))
+    return "\n".join(lines)
+
+
+def write_report(result: dict, folder: Path) -> None:
+    """Writes report.json, report.md and confusion.png into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(result, indent=2))
+    (folder / "report.md").write_text("```\n" + format_report(result) + "\n```\n")
+    plot_confusion(np.asarray(result["confusion"]), folder / "confusion.png",
+                   title=f"{result.get('split', '')} accuracy {result['accuracy']:.1%}")
+
+
+def plot_confusion(confusion: np.ndarray, path: Path, title: str = "") -> None:
+    """Row-normalised confusion matrix with counts, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = confusion.sum(axis=1, keepdims=True)
+    share = np.divide(confusion, rows, out=np.zeros(confusion.shape), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=120)
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(LABELS)), LABELS, rotation=35, ha="right")
+    ax.set_yticks(range(len(LABELS)), LABELS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(LABELS)):
+        for j in range(len(LABELS)):
+            ax.text(j, i, f"{share[i, j]:.0%}\n{confusion[i, j]}", ha="center", va="center",
+                    fontsize=7, color="white" if share[i, j] > 0.5 else "black")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,174 @@
+"""The training loop: tf.data + Keras fit, a checkpoint every epoch, resumable.
+
+A run folder holds ``config.json`` (everything the exporter needs), ``last.keras``
+(model + optimiser state, every epoch), ``best.keras`` (best PublicTest accuracy),
+``state.json`` (epochs done, best so far) and ``log.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._data import LABELS, FaceSet
+
+logger = logging.getLogger(__name__)
+
+#: Per side, as a fraction of the face box: FER2013's framing measured against the
+#: OpenCV frontal Haar cascade (median image/box side ratio 1.02 over 2,306 training
+#: faces, see training/README.md), so a detector box needs about 1% added per side.
+FER2013_CROP_MARGIN = 0.01
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as ``config.json`` in the run folder."""
+
+    architecture: str = "vgg"
+    epochs: int = 60
+    batch_size: int = 128
+    learning_rate: float = 0.05
+    warmup_epochs: int = 2
+    momentum: float = 0.9
+    label_smoothing: float = 0.1
+    seed: int = 1
+    mixed_bfloat16: bool = True
+    patience: int = 0  # early stop on PublicTest after this many epochs without gain; 0: off
+    limit: int = 0  # use only this many training faces (smoke tests); 0: all
+    data: str = ""
+    ferplus: str = ""
+    ferplus_mode: str = ""
+    crop_margin: float = FER2013_CROP_MARGIN
+    mean: float = 0.0
+    std: float = 1.0
+    commit: str = ""
+    train_size: int = 0
+    val_size: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def _dataset(faces: FaceSet, cfg: TrainConfig, training: bool):
+    import tensorflow as tf
+
+    from ._augment import AugmentConfig, augment_batch
+
+    targets = (faces.soft_labels if faces.soft_labels is not None
+               else np.eye(len(LABELS), dtype=np.float32)[faces.labels])
+    ds = tf.data.Dataset.from_tensor_slices((faces.images[..., None], targets))
+    if training:
+        ds = ds.shuffle(len(faces), seed=cfg.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(cfg.batch_size)
+    augment = AugmentConfig() if training else AugmentConfig.none()
+
+    def prepare(images, labels):
+        x = tf.cast(images, tf.float32) / 255.0
+        if training:
+            x = augment_batch(x, augment)
+        return (x - cfg.mean) / cfg.std, labels
+
+    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+class _EpochState:
+    """Keras callback pieces: save last/best every epoch and keep state.json."""
+
+    def __init__(self, run: Path, best: float):
+        self.run, self.best = run, best
+
+    def callback(self):
+        import keras
+
+        outer = self
+
+        class SaveEachEpoch(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                acc = float(logs.get("val_accuracy", 0.0))
+                self.model.save(outer.run / "last.keras")
+                if acc > outer.best:
+                    outer.best = acc
+                    self.model.save(outer.run / "best.keras")
+                state = {"epochs_done": epoch + 1, "best_val_accuracy": outer.best,
+                         "last_val_accuracy": acc, "time": time.time()}
+                (outer.run / "state.json").write_text(json.dumps(state, indent=2))
+
+        return SaveEachEpoch()
+
+
+def train(cfg: TrainConfig, faces: dict[str, FaceSet], run: Path, *, resume: bool = False,
+          verbose: int = 1) -> dict:
+    """Trains (or resumes) a run in ``run``; returns the final state.
+
+    Raises:
+        ValueError: no Training or PublicTest split, or a resume without a checkpoint.
+    """
+    import keras
+    import tensorflow as tf
+
+    from ._models import build_model
+
+    run.mkdir(parents=True, exist_ok=True)
+    if "Training" not in faces or "PublicTest" not in faces:
+        raise ValueError("the data set needs a Training split and a PublicTest (test/) split; "
+                         f"found {', '.join(faces) or 'none'}.")
+    train_set, val_set = faces["Training"], faces["PublicTest"]
+    if resume:
+        if not (run / "last.keras").is_file():
+            raise ValueError(f"{run}: nothing to resume (no last.keras); start without --resume.")
+        cfg = TrainConfig(**json.loads((run / "config.json").read_text()))
+    if cfg.limit:
+        rng = np.random.default_rng(cfg.seed)
+        train_set = train_set.subset(np.sort(rng.permutation(len(train_set))[: cfg.limit]))
+    if not resume:
+        pixels = train_set.images.astype(np.float32) / 255.0
+        cfg.mean, cfg.std = float(pixels.mean()), float(pixels.std())
+        cfg.commit = _git_commit()
+        cfg.train_size, cfg.val_size = len(train_set), len(val_set)
+        (run / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+
+    keras.utils.set_random_seed(cfg.seed)
+    if cfg.mixed_bfloat16:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    steps = int(np.ceil(len(train_set) / cfg.batch_size))
+    state = {"epochs_done": 0, "best_val_accuracy": 0.0}
+    if resume:
+        state = json.loads((run / "state.json").read_text())
+        model = keras.models.load_model(run / "last.keras")
+    else:
+        model = build_model(cfg.architecture)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=cfg.learning_rate * 0.1,
+            decay_steps=max(1, (cfg.epochs - cfg.warmup_epochs) * steps),
+            warmup_target=cfg.learning_rate, warmup_steps=cfg.warmup_epochs * steps, alpha=0.0)
+        model.compile(
+            optimizer=keras.optimizers.SGD(schedule, momentum=cfg.momentum, nesterov=True),
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True,
+                                                      label_smoothing=cfg.label_smoothing),
+            metrics=["accuracy"])
+    logger.info("%s: %d parameters, %d training / %d PublicTest faces, %d steps per epoch",
+                cfg.architecture, model.count_params(), len(train_set), len(val_set), steps)
+    saver = _EpochState(run, float(state["best_val_accuracy"]))
+    callbacks = [saver.callback(), keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume)]
+    if cfg.patience:
+        callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience,
+                                                       mode="max"))
+    tf.get_logger().setLevel("ERROR")
+    model.fit(_dataset(train_set, cfg, True), validation_data=_dataset(val_set, cfg, False),
+              epochs=cfg.epochs, initial_epoch=int(state["epochs_done"]), callbacks=callbacks,
+              verbose=verbose)
+    return json.loads((run / "state.json").read_text())
