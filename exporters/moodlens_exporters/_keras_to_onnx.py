@@ -48,12 +48,9 @@ def load_float32(path: Path):
     config = trained.get_config()
     for layer in config["layers"]:
         layer["config"]["dtype"] = "float32"
-    previous = keras.mixed_precision.dtype_policy()
+    # Everything built for export from here on (this model, its head) is float32.
     keras.mixed_precision.set_global_policy("float32")
-    try:
-        model = keras.Model.from_config(config)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
+    model = keras.Model.from_config(config)
     model.set_weights(trained.get_weights())
     return model
 

@@ -168,7 +168,10 @@ def train(cfg: TrainConfig, faces: dict[str, FaceSet], run: Path, *, resume: boo
         callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience,
                                                        mode="max"))
     tf.get_logger().setLevel("ERROR")
-    model.fit(_dataset(train_set, cfg, True), validation_data=_dataset(val_set, cfg, False),
-              epochs=cfg.epochs, initial_epoch=int(state["epochs_done"]), callbacks=callbacks,
-              verbose=verbose)
+    try:
+        model.fit(_dataset(train_set, cfg, True), validation_data=_dataset(val_set, cfg, False),
+                  epochs=cfg.epochs, initial_epoch=int(state["epochs_done"]), callbacks=callbacks,
+                  verbose=verbose)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     return json.loads((run / "state.json").read_text())

@@ -1,0 +1,143 @@
+"""EmotionDetector on the bundled model: golden results, shapes, options."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from moodlens import Box, Emotion, EmotionDetector, Face, ModelError
+
+
+def test_emotion_order_and_values():
+    assert [e.name for e in Emotion] == ["ANGRY", "DISGUST", "FEAR", "HAPPY", "SAD", "SURPRISE",
+                                         "NEUTRAL"]
+    assert Emotion.HAPPY.value == "happy"
+
+
+def test_astronaut_is_one_happy_face(detector, sample_path):
+    faces = detector.detect(sample_path)
+    assert len(faces) == 1
+    face = faces[0]
+    assert face.emotion is Emotion.HAPPY
+    # the face sits around (177, 66, 95, 95) in the 512x512 photo
+    assert Box(177, 66, 95, 95).iou(face.box) > 0.6
+    assert sum(face.scores.values()) == pytest.approx(1.0, abs=1e-5)
+    assert face.confidence == max(face.scores.values())
+
+
+@pytest.mark.parametrize("form", ["path", "str", "bgr", "gray", "rgb", "bgra", "bytes"])
+def test_every_input_form_gives_the_same_face(detector, sample_path, sample_bgr, form):
+    import cv2
+
+    image, kwargs = {
+        "path": (sample_path, {}),
+        "str": (str(sample_path), {}),
+        "bgr": (sample_bgr, {}),
+        "gray": (cv2.cvtColor(sample_bgr, cv2.COLOR_BGR2GRAY), {}),
+        "rgb": (sample_bgr[:, :, ::-1].copy(), {"rgb": True}),
+        "bgra": (cv2.cvtColor(sample_bgr, cv2.COLOR_BGR2BGRA), {}),
+        "bytes": (sample_path.read_bytes(), {}),
+    }[form]
+    reference = detector.detect(sample_bgr)[0]
+    faces = detector.detect(image, **kwargs)
+    assert len(faces) == 1
+    assert faces[0].box == reference.box
+    np.testing.assert_allclose(list(faces[0].scores.values()), list(reference.scores.values()),
+                               atol=2e-3)
+
+
+def test_no_face_is_an_empty_list(detector):
+    assert detector.detect(np.full((240, 320, 3), 127, np.uint8)) == []
+
+
+def test_known_boxes_skip_detection(detector, sample_bgr):
+    found = detector.detect(sample_bgr)[0]
+    given = detector.detect(sample_bgr, boxes=[tuple(found.box)])
+    assert given[0].box == found.box
+    assert given[0].scores == pytest.approx(found.scores)
+    assert detector.detect(sample_bgr, boxes=[]) == []
+
+
+def test_large_frames_are_downscaled_and_boxes_mapped_back(detector, sample_bgr):
+    import cv2
+
+    big = cv2.resize(sample_bgr, (1536, 1536))
+    faces = detector.detect(big)
+    assert len(faces) == 1
+    expected = Box(177 * 3, 66 * 3, 95 * 3, 95 * 3)
+    assert expected.iou(faces[0].box) > 0.6
+
+
+def test_find_faces_near_known_box(detector, sample_bgr):
+    full = detector.find_faces(sample_bgr)
+    near = detector.find_faces(sample_bgr, near=full)
+    assert len(near) == 1 and near[0].iou(full[0]) > 0.7
+    # a window with no face in it finds nothing
+    assert detector.find_faces(sample_bgr, near=[Box(400, 400, 60, 60)]) == []
+
+
+def test_classify_shapes_dtype_and_rows(detector):
+    crops = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    scores = detector.classify(crops)
+    assert scores.shape == (5, 7) and scores.dtype == np.float32
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(detector.classify(crops[..., None]), scores, atol=1e-6)
+    listed = detector.classify([c for c in crops])
+    np.testing.assert_allclose(listed, scores, atol=1e-6)
+    assert detector.classify(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+    assert detector.classify([]).shape == (0, 7)
+
+
+def test_classify_resizes_other_sizes(detector, sample_bgr):
+    face = detector.detect(sample_bgr)[0]
+    x, y, w, h = face.box
+    crop = sample_bgr[y:y + h, x:x + w]
+    scores = detector.classify([crop])
+    assert Emotion(list(Emotion)[int(scores[0].argmax())]) is Emotion.HAPPY
+
+
+def test_one_detector_many_threads(detector, sample_bgr):
+    reference = detector.detect(sample_bgr)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(3):
+                results.append(detector.detect(sample_bgr))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(r[0].box == reference[0].box for r in results) and len(results) == 12
+
+
+def test_model_info_is_read_from_metadata(detector):
+    info = detector.info
+    assert info.labels == tuple(Emotion)
+    assert info.input_size == (48, 48)
+    assert 0.0 <= info.crop_margin < 1.0
+    assert info.accuracy is not None and 0.0 < info.accuracy <= 1.0
+
+
+def test_closed_detector_says_so(sample_bgr):
+    d = EmotionDetector(threads=1)
+    d.close()
+    d.close()  # safe twice
+    with pytest.raises(ModelError, match="closed"):
+        d.detect(sample_bgr)
+
+
+def test_face_to_dict_is_json_ready(detector, sample_bgr):
+    import json
+
+    face = detector.detect(sample_bgr)[0]
+    data = json.loads(json.dumps(face.to_dict()))
+    assert data["emotion"] == "happy" and len(data["scores"]) == 7 and len(data["box"]) == 4
+    assert isinstance(face, Face)

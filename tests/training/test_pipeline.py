@@ -1,0 +1,67 @@
+"""A tiny end-to-end run: train 1 epoch -> export -> load in the SDK -> parity -> report files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow", reason="the train extra is not installed")
+pytest.importorskip("tf2onnx", reason="the train extra is not installed")
+
+
+def _faces(fer_csv_or_none):
+    from moodlens_training._data import FaceSet, load_fer2013_csv
+
+    if fer_csv_or_none is not None:
+        data = load_fer2013_csv(fer_csv_or_none)
+        rng = np.random.default_rng(0)
+        return {split: data[split].subset(np.sort(rng.permutation(len(data[split]))[:n]))
+                for split, n in (("Training", 384), ("PublicTest", 128))}
+    rng = np.random.default_rng(0)  # synthetic: class = brightness band, learnable in an epoch
+    out = {}
+    for split, n in (("Training", 384), ("PublicTest", 128)):
+        labels = rng.integers(0, 7, n)
+        images = (labels[:, None, None] * 36 + rng.integers(0, 20, (n, 48, 48))).astype(np.uint8)
+        out[split] = FaceSet(images, labels.astype(np.int64), np.arange(n))
+    return out
+
+
+@pytest.mark.slow
+def test_train_export_load_evaluate(tmp_path, request):
+    from moodlens import EmotionDetector
+    from moodlens_exporters._cli import main as export_main
+    from moodlens_training._evaluate import evaluate_model, write_report
+    from moodlens_training._train import TrainConfig, train
+
+    from ..conftest import SHARED_FER
+
+    faces = _faces(SHARED_FER if SHARED_FER.is_file() else None)
+    run = tmp_path / "run"
+    cfg = TrainConfig(architecture="mini_xception", epochs=1, batch_size=64, data="tiny.csv")
+    state = train(cfg, faces, run, verbose=0)
+    assert state["epochs_done"] == 1
+    for name in ("config.json", "state.json", "last.keras", "best.keras", "log.csv"):
+        assert (run / name).is_file(), name
+    # resume continues from the checkpoint for one more epoch
+    config = json.loads((run / "config.json").read_text())
+    config["epochs"] = 2
+    (run / "config.json").write_text(json.dumps(config))
+    assert train(cfg, faces, run, resume=True, verbose=0)["epochs_done"] == 2
+
+    out = tmp_path / "model.onnx"
+    assert export_main([str(run), "--out", str(out), "--flip-tta"]) == 0
+    parity = json.loads(out.with_suffix(".export.json").read_text())["parity"]
+    assert parity["max_abs_diff"] < 1e-4 and parity["argmax_agreement"] == 1.0
+
+    with EmotionDetector(model=out) as detector:
+        assert detector.info.metadata["moodlens.flip_tta"] == "true"
+        scores = detector.classify(faces["PublicTest"].images)
+    assert scores.shape == (128, 7)
+
+    result = evaluate_model(out, faces["PublicTest"])
+    write_report(result, tmp_path / "report")
+    for name in ("report.json", "report.md", "confusion.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
+    assert 0.0 <= result["accuracy"] <= 1.0
