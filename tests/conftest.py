@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED_FER = Path(__file__).resolve().parents[1].parent / "shared/data/fer2013/fer2013-train-val.csv.gz"
+SHARED_FER = (
+    Path(__file__).resolve().parents[1].parent / "shared/data/fer2013/fer2013-train-val.csv.gz"
+)
 TINY_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
 
@@ -26,9 +28,14 @@ def tiny_metadata(**overrides: str) -> dict[str, str]:
     return {k: v for k, v in meta.items() if v is not None}
 
 
-def build_tiny_model(path: Path, *, metadata: dict[str, str] | None = None,
-                     input_shape: tuple = ("N", 48, 48, 1), outputs: int = 7,
-                     weights: np.ndarray | None = None) -> Path:
+def build_tiny_model(
+    path: Path,
+    *,
+    metadata: dict[str, str] | None = None,
+    input_shape: tuple = ("N", 48, 48, 1),
+    outputs: int = 7,
+    weights: np.ndarray | None = None,
+) -> Path:
     """A linear classifier over the flattened crop, built with onnx.helper (no training)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -37,8 +44,10 @@ def build_tiny_model(path: Path, *, metadata: dict[str, str] | None = None,
     if weights is None:
         weights = np.random.default_rng(0).normal(0, 0.01, (features, outputs)).astype(np.float32)
     graph = helper.make_graph(
-        [helper.make_node("Flatten", ["input"], ["flat"], axis=1),
-         helper.make_node("MatMul", ["flat", "w"], ["logits"])],
+        [
+            helper.make_node("Flatten", ["input"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+        ],
         "tiny",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(input_shape))],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", outputs])],

@@ -20,12 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run", type=Path, help="a run folder written by moodlens-train")
     p.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
-    p.add_argument("--flip-tta", action="store_true",
-                   help="bake mirror-image averaging into the graph (2x compute per face)")
+    p.add_argument(
+        "--flip-tta",
+        action="store_true",
+        help="bake mirror-image averaging into the graph (2x compute per face)",
+    )
     p.add_argument("--data", help="fer2013.csv[.gz]: parity on real faces and PublicTest accuracy")
     p.add_argument("--version", default=None, help="model version (default: run folder name)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="parity: max |keras - onnx|")
-    p.add_argument("--int8", action="store_true", help="also write an int8 QDQ model (<out>.int8.onnx)")
+    p.add_argument(
+        "--int8", action="store_true", help="also write an int8 QDQ model (<out>.int8.onnx)"
+    )
     p.add_argument("--calibration", help="faces for int8 calibration (fer2013.csv: Training rows)")
     p.add_argument("--calibration-size", type=int, default=512)
     args = p.parse_args(argv)
@@ -34,7 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--int8 needs --calibration (or --data) to calibrate on real faces")
     from moodlens_training._data import DataError, load_faces
 
-    from ._keras_to_onnx import ExportError, convert, load_float32, model_metadata, parity, with_head
+    from ._keras_to_onnx import (
+        ExportError,
+        convert,
+        load_float32,
+        model_metadata,
+        parity,
+        with_head,
+    )
 
     try:
         config = json.loads((args.run / "config.json").read_text())
@@ -52,16 +64,23 @@ def main(argv: list[str] | None = None) -> int:
         else:
             check_inputs = np.random.default_rng(0).normal(size=(256, 48, 48, 1)).astype(np.float32)
         result = parity(model, args.out, check_inputs)
-        print(f"parity: {result.faces} faces, max |keras - onnx| = {result.max_abs_diff:.2e}, "
-              f"argmax agreement {result.argmax_agreement:.2%}")
+        print(
+            f"parity: {result.faces} faces, max |keras - onnx| = {result.max_abs_diff:.2e}, "
+            f"argmax agreement {result.argmax_agreement:.2%}"
+        )
         result.check(args.tolerance)
         report: dict = {"parity": result.__dict__}
         if faces and "PublicTest" in faces:
             from moodlens_training._evaluate import evaluate_model
 
             evaluation = evaluate_model(args.out, faces["PublicTest"])
-            meta = model_metadata(config, state, flip_tta=args.flip_tta, version=version,
-                                  accuracy=evaluation["accuracy"])
+            meta = model_metadata(
+                config,
+                state,
+                flip_tta=args.flip_tta,
+                version=version,
+                accuracy=evaluation["accuracy"],
+            )
             convert(model, args.out, meta)  # same graph, now with its measured accuracy
             report["publictest_accuracy"] = evaluation["accuracy"]
             print(f"PublicTest accuracy (through the SDK): {evaluation['accuracy']:.4f}")
@@ -75,15 +94,22 @@ def main(argv: list[str] | None = None) -> int:
             pick = np.random.default_rng(0).permutation(len(train))[: args.calibration_size]
             int8_path = args.out.with_suffix(".int8.onnx")
             quantize_int8(args.out, int8_path, _normalised(train.images[np.sort(pick)], config))
-            report["int8"] = {"path": str(int8_path), "size_bytes": int8_path.stat().st_size,
-                              "fp32_size_bytes": args.out.stat().st_size}
+            report["int8"] = {
+                "path": str(int8_path),
+                "size_bytes": int8_path.stat().st_size,
+                "fp32_size_bytes": args.out.stat().st_size,
+            }
             if faces and "PublicTest" in faces:
                 acc8 = evaluate_model(int8_path, faces["PublicTest"])["accuracy"]
                 report["int8"]["publictest_accuracy"] = acc8
-                print(f"int8 PublicTest accuracy: {acc8:.4f} "
-                      f"({acc8 - report['publictest_accuracy']:+.4f} vs float32)")
-            print(f"int8 model: {int8_path} ({int8_path.stat().st_size / 1e6:.2f} MB); measure its "
-                  "speed in a fresh process: python benchmarks/bench_model.py")
+                print(
+                    f"int8 PublicTest accuracy: {acc8:.4f} "
+                    f"({acc8 - report['publictest_accuracy']:+.4f} vs float32)"
+                )
+            print(
+                f"int8 model: {int8_path} ({int8_path.stat().st_size / 1e6:.2f} MB); measure its "
+                "speed in a fresh process: python benchmarks/bench_model.py"
+            )
         args.out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
     except (ExportError, DataError, OSError, KeyError) as exc:
         print(f"moodlens-export: error: {exc}", file=sys.stderr)

@@ -33,7 +33,8 @@ class ParityResult:
             raise ExportError(
                 f"parity check failed on {self.faces} faces: max |keras - onnx| = "
                 f"{self.max_abs_diff:.3g} (tolerance {tolerance:g}), argmax agreement "
-                f"{self.argmax_agreement:.4%} (must be 100%).")
+                f"{self.argmax_agreement:.4%} (must be 100%)."
+            )
 
 
 def load_float32(path: Path):
@@ -98,14 +99,16 @@ def parity(model, onnx_path: Path, inputs: np.ndarray) -> ParityResult:
     return ParityResult(len(inputs), diff, agree)
 
 
-def model_metadata(config: dict, state: dict, *, flip_tta: bool, version: str,
-                   accuracy: float | None) -> dict[str, str]:
+def model_metadata(
+    config: dict, state: dict, *, flip_tta: bool, version: str, accuracy: float | None
+) -> dict[str, str]:
     """The metadata the SDK reads (see moodlens._model.METADATA_KEYS) plus provenance."""
     meta = {
         "moodlens.labels": json.dumps(list(LABELS)),
         "moodlens.input_size": json.dumps([48, 48]),
-        "moodlens.normalization": json.dumps({"scale": 1 / 255, "mean": config["mean"],
-                                              "std": config["std"]}),
+        "moodlens.normalization": json.dumps(
+            {"scale": 1 / 255, "mean": config["mean"], "std": config["std"]}
+        ),
         "moodlens.crop_margin": json.dumps(config["crop_margin"]),
         "moodlens.output": json.dumps("probabilities"),
         "moodlens.version": version,

@@ -26,7 +26,9 @@ def quantize_int8(fp32: Path, out: Path, calibration: np.ndarray, *, batch: int 
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self._batches = iter([calibration[i:i + batch] for i in range(0, len(calibration), batch)])
+            self._batches = iter(
+                [calibration[i : i + batch] for i in range(0, len(calibration), batch)]
+            )
 
         def get_next(self):
             nxt = next(self._batches, None)
@@ -35,9 +37,15 @@ def quantize_int8(fp32: Path, out: Path, calibration: np.ndarray, *, batch: int 
     prepared = out.with_suffix(".prep.onnx")
     quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
     try:
-        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QInt8,
-                        weight_type=QuantType.QInt8)
+        quantize_static(
+            str(prepared),
+            str(out),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+        )
     finally:
         prepared.unlink(missing_ok=True)
     source, target = onnx.load(str(fp32)), onnx.load(str(out))

@@ -57,8 +57,10 @@ def _detect(args: argparse.Namespace) -> int:
                     x, y, w, h = face.box
                     top3 = sorted(face.scores.items(), key=lambda kv: -kv[1])[:3]
                     others = ", ".join(f"{e.value} {s:.0%}" for e, s in top3[1:])
-                    print(f"  face {i}: {face.emotion.value} {face.confidence:.0%} "
-                          f"at x={x} y={y} w={w} h={h}  (then {others})")
+                    print(
+                        f"  face {i}: {face.emotion.value} {face.confidence:.0%} "
+                        f"at x={x} y={y} w={w} h={h}  (then {others})"
+                    )
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0], indent=2))
     return 0

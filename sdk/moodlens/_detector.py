@@ -41,8 +41,14 @@ class EmotionDetector:
         ...         print(face.box, face.emotion.value, round(face.confidence, 2))
     """
 
-    def __init__(self, model: str | Path | None = None, *, providers: Sequence[Any] | None = None,
-                 threads: int | None = None, face_options: FaceFinderOptions | None = None) -> None:
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        providers: Sequence[Any] | None = None,
+        threads: int | None = None,
+        face_options: FaceFinderOptions | None = None,
+    ) -> None:
         self._model: EmotionModel | None = EmotionModel(model, providers=providers, threads=threads)
         self._finder = FaceFinder(face_options)
 
@@ -69,8 +75,9 @@ class EmotionDetector:
         return self._live_model.info
 
     # -- the work ----------------------------------------------------------------------------
-    def find_faces(self, image: ImageLike, *, near: Sequence[Box] | None = None,
-                   rgb: bool = False) -> list[Box]:
+    def find_faces(
+        self, image: ImageLike, *, near: Sequence[Box] | None = None, rgb: bool = False
+    ) -> list[Box]:
         """Face boxes in an image, largest first, without classifying them.
 
         Args:
@@ -87,8 +94,13 @@ class EmotionDetector:
             return self._finder.find_near(gray, [Box(*b) for b in near])
         return self._finder.find(gray)
 
-    def detect(self, image: ImageLike, *, boxes: Sequence[Box | Sequence[int]] | None = None,
-               rgb: bool = False) -> list[Face]:
+    def detect(
+        self,
+        image: ImageLike,
+        *,
+        boxes: Sequence[Box | Sequence[int]] | None = None,
+        rgb: bool = False,
+    ) -> list[Face]:
         """Faces in an image with their emotion scores, largest face first.
 
         Args:
@@ -113,8 +125,10 @@ class EmotionDetector:
             return []
         crops = crop_faces(gray, found, model.info.input_size, model.info.crop_margin)
         scores = model.run(crops)
-        return [Face(box, dict(zip(EMOTIONS, map(float, row), strict=True)))
-                for box, row in zip(found, scores, strict=True)]
+        return [
+            Face(box, dict(zip(EMOTIONS, map(float, row), strict=True)))
+            for box, row in zip(found, scores, strict=True)
+        ]
 
     def classify(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Emotion scores of face crops, without face detection.
@@ -137,17 +151,25 @@ class EmotionDetector:
             if crops.ndim == 4 and crops.shape[3] == 1:
                 crops = crops[..., 0]
             if crops.ndim != 3:
-                raise InvalidImageError(f"crops shape is {crops.shape}; expected (N, H, W) or "
-                                        "(N, H, W, 1) gray uint8, or a list of images.")
+                raise InvalidImageError(
+                    f"crops shape is {crops.shape}; expected (N, H, W) or "
+                    "(N, H, W, 1) gray uint8, or a list of images."
+                )
             if crops.shape[1:] == (h, w):
                 return model.run(np.ascontiguousarray(crops))
         images = [to_gray(c) for c in crops]
         if not images:
             return model.run(np.zeros((0, h, w), dtype=np.uint8))
-        resized = np.stack([
-            c if c.shape == (h, w) else cv2.resize(
-                c, (w, h), interpolation=cv2.INTER_AREA if c.shape[0] > h else cv2.INTER_LINEAR)
-            for c in images])
+        resized = np.stack(
+            [
+                c
+                if c.shape == (h, w)
+                else cv2.resize(
+                    c, (w, h), interpolation=cv2.INTER_AREA if c.shape[0] > h else cv2.INTER_LINEAR
+                )
+                for c in images
+            ]
+        )
         return model.run(resized)
 
 

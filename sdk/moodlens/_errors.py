@@ -1,12 +1,12 @@
 """The one exception tree of moodlens; only these reach the user.
 
-    MoodlensError
-    ├── InvalidImageError      an image or frame that cannot be used (None, empty, wrong dtype...)
-    ├── ModelError             a model file that is missing, unreadable or not self-describing
-    ├── FaceDetectorError      the installed OpenCV cannot detect faces (no Haar cascades)
-    ├── SourceError            a camera, video, image or folder that cannot be read
-    ├── PluginError            a plugin that cannot be found, configured or loaded
-    └── MissingDependencyError an optional extra that is not installed (says the pip command)
+MoodlensError
+├── InvalidImageError      an image or frame that cannot be used (None, empty, wrong dtype...)
+├── ModelError             a model file that is missing, unreadable or not self-describing
+├── FaceDetectorError      the installed OpenCV cannot detect faces (no Haar cascades)
+├── SourceError            a camera, video, image or folder that cannot be read
+├── PluginError            a plugin that cannot be found, configured or loaded
+└── MissingDependencyError an optional extra that is not installed (says the pip command)
 """
 
 from __future__ import annotations

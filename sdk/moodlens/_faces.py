@@ -27,7 +27,11 @@ def cascade_path() -> Path:
         FaceDetectorError: the installed OpenCV has no cascades (OpenCV 5 wheels).
     """
     folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    if not hasattr(cv2, "CascadeClassifier") or not folder or not (Path(folder) / CASCADE_FILE).is_file():
+    if (
+        not hasattr(cv2, "CascadeClassifier")
+        or not folder
+        or not (Path(folder) / CASCADE_FILE).is_file()
+    ):
         raise FaceDetectorError(
             f"the installed OpenCV {cv2.__version__} has no Haar cascade face detector "
             "(OpenCV 5 wheels dropped cv2.CascadeClassifier and the cascade files). "
@@ -59,8 +63,10 @@ class FaceFinderOptions:
         if not self.scale_factor > 1.0:
             raise ValueError(f"scale_factor must be > 1.0, got {self.scale_factor}")
         if self.min_neighbors < 0 or self.min_face < 8 or self.max_side < 64:
-            raise ValueError("min_neighbors must be >= 0, min_face >= 8 and max_side >= 64; got "
-                             f"{self.min_neighbors}, {self.min_face}, {self.max_side}")
+            raise ValueError(
+                "min_neighbors must be >= 0, min_face >= 8 and max_side >= 64; got "
+                f"{self.min_neighbors}, {self.min_face}, {self.max_side}"
+            )
         if self.search_margin < 0:
             raise ValueError(f"search_margin must be >= 0, got {self.search_margin}")
 
@@ -83,27 +89,37 @@ class FaceFinder:
         if classifier is None:
             classifier = cv2.CascadeClassifier(self._path)
             if classifier.empty():
-                raise FaceDetectorError(f"OpenCV could not load the cascade {self._path}; "
-                                        "reinstall opencv-python-headless 4.x.")
+                raise FaceDetectorError(
+                    f"OpenCV could not load the cascade {self._path}; "
+                    "reinstall opencv-python-headless 4.x."
+                )
             self._local.classifier = classifier
         return classifier
 
     def _run(self, gray: np.ndarray, min_side: float, max_side: float | None = None) -> np.ndarray:
         opts = self.options
         min_px = max(20, int(min_side))
-        kwargs = {"scaleFactor": opts.scale_factor, "minNeighbors": opts.min_neighbors,
-                  "minSize": (min_px, min_px)}
-        if max_side:
-            kwargs["maxSize"] = (int(max_side), int(max_side))
-        found = self._classifier().detectMultiScale(gray, **kwargs)
+        max_px = int(max_side) if max_side else 0  # 0: no upper bound
+        found = self._classifier().detectMultiScale(
+            gray,
+            scaleFactor=opts.scale_factor,
+            minNeighbors=opts.min_neighbors,
+            minSize=(min_px, min_px),
+            maxSize=(max_px, max_px),
+        )
         return np.asarray(found, dtype=np.float64).reshape(-1, 4)
 
     def find(self, gray: np.ndarray) -> list[Box]:
         """All faces in an HxW uint8 image, largest first."""
         h, w = gray.shape
         scale = min(1.0, self.options.max_side / max(h, w))
-        small = gray if scale == 1.0 else cv2.resize(gray, (round(w * scale), round(h * scale)),
-                                                     interpolation=cv2.INTER_AREA)
+        small = (
+            gray
+            if scale == 1.0
+            else cv2.resize(
+                gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+            )
+        )
         found = self._run(small, self.options.min_face * scale) / scale
         return _sorted_boxes(found, w, h)
 
@@ -121,9 +137,11 @@ class FaceFinder:
             # Shrink big windows so the face is ~80 px: the cascade needs no more.
             scale = min(1.0, 80.0 / max(box.w, box.h))
             if scale < 1.0:
-                window = cv2.resize(window, (max(24, round((x1 - x0) * scale)),
-                                             max(24, round((y1 - y0) * scale))),
-                                    interpolation=cv2.INTER_AREA)
+                window = cv2.resize(
+                    window,
+                    (max(24, round((x1 - x0) * scale)), max(24, round((y1 - y0) * scale))),
+                    interpolation=cv2.INTER_AREA,
+                )
             side = max(box.w, box.h) * scale
             hits = self._run(window, side / 1.5, side * 1.5) / scale
             hits[:, 0] += x0
@@ -152,8 +170,9 @@ def _suppress(boxes: list[Box], threshold: float = 0.3) -> list[Box]:
     return kept
 
 
-def crop_faces(gray: np.ndarray, boxes: Sequence[Box], size: tuple[int, int],
-               margin: float) -> np.ndarray:
+def crop_faces(
+    gray: np.ndarray, boxes: Sequence[Box], size: tuple[int, int], margin: float
+) -> np.ndarray:
     """Crops each box plus ``margin`` per side, resized to ``size`` (h, w): (N, h, w) uint8.
 
     Parts of a widened box outside the image are filled by replicating the border.
@@ -163,7 +182,7 @@ def crop_faces(gray: np.ndarray, boxes: Sequence[Box], size: tuple[int, int],
     for i, box in enumerate(boxes):
         mx, my = round(box.w * margin), round(box.h * margin)
         x0, y0, x1, y1 = box.x - mx, box.y - my, box.x + box.w + mx, box.y + box.h + my
-        crop = gray[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+        crop = gray[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
         if crop.size == 0:
             raise ValueError(f"box {tuple(box)} lies outside the {w}x{h} image")
         pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))

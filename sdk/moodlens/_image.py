@@ -19,8 +19,9 @@ def _decode(data: bytes, where: str) -> np.ndarray:
         raise InvalidImageError(f"{where} is empty; pass the bytes of a JPEG, PNG or BMP image.")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise InvalidImageError(f"{where} is not an image OpenCV can decode; "
-                                "pass a JPEG, PNG, BMP or TIFF file.")
+        raise InvalidImageError(
+            f"{where} is not an image OpenCV can decode; pass a JPEG, PNG, BMP or TIFF file."
+        )
     return image
 
 
@@ -31,8 +32,10 @@ def load_image(image: ImageLike) -> tuple[np.ndarray, bool]:
         InvalidImageError: None, an unreadable path, or bytes that are not an image.
     """
     if image is None:
-        raise InvalidImageError("image is None; pass an HxWx3 BGR or HxW gray uint8 array, "
-                                "or the path of an image file.")
+        raise InvalidImageError(
+            "image is None; pass an HxWx3 BGR or HxW gray uint8 array, "
+            "or the path of an image file."
+        )
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
         if not path.is_file():
@@ -40,14 +43,18 @@ def load_image(image: ImageLike) -> tuple[np.ndarray, bool]:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise InvalidImageError(f"image file {str(path)!r} cannot be read: {exc.strerror}.") from None
+            raise InvalidImageError(
+                f"image file {str(path)!r} cannot be read: {exc.strerror}."
+            ) from None
         return _decode(data, f"file {str(path)!r}"), True
     if isinstance(image, (bytes, bytearray, memoryview)):
         return _decode(bytes(image), "the image bytes"), True
     if isinstance(image, np.ndarray):
         return image, False
-    raise InvalidImageError(f"image is a {type(image).__name__}; pass a numpy uint8 array "
-                            "(HxWx3 BGR, HxWx4 BGRA or HxW gray), a path, or encoded bytes.")
+    raise InvalidImageError(
+        f"image is a {type(image).__name__}; pass a numpy uint8 array "
+        "(HxWx3 BGR, HxWx4 BGRA or HxW gray), a path, or encoded bytes."
+    )
 
 
 def to_gray(image: ImageLike, *, rgb: bool = False) -> np.ndarray:
@@ -68,17 +75,24 @@ def to_gray(image: ImageLike, *, rgb: bool = False) -> np.ndarray:
         if decoded and array.dtype == np.uint16:
             array = (array >> 8).astype(np.uint8)
         else:
-            hint = (" Scale floats in [0, 1] with (img * 255).astype(np.uint8)."
-                    if np.issubdtype(array.dtype, np.floating) else "")
+            hint = (
+                " Scale floats in [0, 1] with (img * 255).astype(np.uint8)."
+                if np.issubdtype(array.dtype, np.floating)
+                else ""
+            )
             raise InvalidImageError(f"image dtype is {array.dtype}; expected uint8.{hint}")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim == 2:
         return np.ascontiguousarray(array)
     if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise InvalidImageError(f"image shape is {array.shape}; expected HxW (gray), HxWx3 "
-                                "(BGR or RGB) or HxWx4 (with alpha).")
+        raise InvalidImageError(
+            f"image shape is {array.shape}; expected HxW (gray), HxWx3 "
+            "(BGR or RGB) or HxWx4 (with alpha)."
+        )
     swap = rgb and not decoded
-    code = {3: cv2.COLOR_RGB2GRAY if swap else cv2.COLOR_BGR2GRAY,
-            4: cv2.COLOR_RGBA2GRAY if swap else cv2.COLOR_BGRA2GRAY}[array.shape[2]]
+    code = {
+        3: cv2.COLOR_RGB2GRAY if swap else cv2.COLOR_BGR2GRAY,
+        4: cv2.COLOR_RGBA2GRAY if swap else cv2.COLOR_BGRA2GRAY,
+    }[array.shape[2]]
     return cv2.cvtColor(np.ascontiguousarray(array), code)

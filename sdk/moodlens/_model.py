@@ -74,8 +74,10 @@ def _parse_metadata(meta: Mapping[str, str], where: str) -> ModelInfo:
     missing = [k for k in METADATA_KEYS if k not in meta]
     if missing:
         needed = "; ".join(f"{k}: {METADATA_KEYS[k]}" for k in missing)
-        raise ModelError(f"{where} is not a moodlens model: its metadata lacks {needed}. "
-                         "Export it with moodlens-export, which writes these entries.")
+        raise ModelError(
+            f"{where} is not a moodlens model: its metadata lacks {needed}. "
+            "Export it with moodlens-export, which writes these entries."
+        )
     try:
         labels = tuple(Emotion.parse(name) for name in json.loads(meta["moodlens.labels"]))
         height, width = (int(v) for v in json.loads(meta["moodlens.input_size"]))
@@ -84,18 +86,26 @@ def _parse_metadata(meta: Mapping[str, str], where: str) -> ModelInfo:
         margin = float(json.loads(meta["moodlens.crop_margin"]))
         output = json.loads(meta["moodlens.output"])
     except (ValueError, TypeError, KeyError) as exc:
-        raise ModelError(f"{where}: malformed moodlens metadata ({exc}); "
-                         f"expected {dict(METADATA_KEYS)}") from None
+        raise ModelError(
+            f"{where}: malformed moodlens metadata ({exc}); expected {dict(METADATA_KEYS)}"
+        ) from None
     if sorted(labels) != sorted(EMOTIONS):
-        raise ModelError(f"{where}: labels {[e.value for e in labels]} must be the seven emotions "
-                         f"{[e.value for e in EMOTIONS]}, each once.")
+        raise ModelError(
+            f"{where}: labels {[e.value for e in labels]} must be the seven emotions "
+            f"{[e.value for e in EMOTIONS]}, each once."
+        )
     if height <= 0 or width <= 0 or std <= 0 or not 0 <= margin < 1:
-        raise ModelError(f"{where}: input size {height}x{width}, std {std} and crop margin "
-                         f"{margin} must be positive (margin in [0, 1)).")
+        raise ModelError(
+            f"{where}: input size {height}x{width}, std {std} and crop margin "
+            f"{margin} must be positive (margin in [0, 1))."
+        )
     if output not in ("probabilities", "logits"):
-        raise ModelError(f"{where}: moodlens.output is {output!r}; expected probabilities or logits.")
-    return ModelInfo(labels, (height, width), scale, mean, std, margin, output == "logits",
-                     dict(meta))
+        raise ModelError(
+            f"{where}: moodlens.output is {output!r}; expected probabilities or logits."
+        )
+    return ModelInfo(
+        labels, (height, width), scale, mean, std, margin, output == "logits", dict(meta)
+    )
 
 
 class EmotionModel:
@@ -110,14 +120,21 @@ class EmotionModel:
         ModelError: the file is missing, not ONNX, lacks metadata, or has the wrong shapes.
     """
 
-    def __init__(self, path: str | Path | None = None, *, providers: Sequence[Any] | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        providers: Sequence[Any] | None = None,
+        threads: int | None = None,
+    ) -> None:
         import onnxruntime as ort
 
         self.path = Path(path) if path is not None else default_model_path()
         if not self.path.is_file():
-            raise ModelError(f"model file {self.path} does not exist; pass the path of an "
-                             ".onnx file exported by moodlens-export, or None for the bundled model.")
+            raise ModelError(
+                f"model file {self.path} does not exist; pass the path of an "
+                ".onnx file exported by moodlens-export, or None for the bundled model."
+            )
         if threads is not None and threads < 1:
             raise ModelError(f"threads must be a positive integer, got {threads}.")
         options = ort.SessionOptions()
@@ -125,8 +142,11 @@ class EmotionModel:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(str(self.path), sess_options=options,
-                                                 providers=list(providers or ["CPUExecutionProvider"]))
+            self._session = ort.InferenceSession(
+                str(self.path),
+                sess_options=options,
+                providers=list(providers or ["CPUExecutionProvider"]),
+            )
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(f"{self.path} could not be loaded by ONNX Runtime: {exc}") from exc
         meta = self._session.get_modelmeta().custom_metadata_map
@@ -141,13 +161,17 @@ class EmotionModel:
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         h, w = self.info.input_size
         if len(inputs) != 1 or len(outputs) < 1:
-            raise ModelError(f"{self.path}: expected one input and one output, "
-                             f"got {len(inputs)} and {len(outputs)}.")
+            raise ModelError(
+                f"{self.path}: expected one input and one output, "
+                f"got {len(inputs)} and {len(outputs)}."
+            )
         shape = inputs[0].shape
         fixed = [d if isinstance(d, int) else None for d in shape]
         if len(shape) != 4 or fixed[1:] != [h, w, 1]:
-            raise ModelError(f"{self.path}: input shape {shape}; expected [batch, {h}, {w}, 1] "
-                             "(NHWC gray) as its metadata says.")
+            raise ModelError(
+                f"{self.path}: input shape {shape}; expected [batch, {h}, {w}, 1] "
+                "(NHWC gray) as its metadata says."
+            )
         out = outputs[0].shape
         if len(out) != 2 or (isinstance(out[1], int) and out[1] != len(EMOTIONS)):
             raise ModelError(f"{self.path}: output shape {out}; expected [batch, {len(EMOTIONS)}].")

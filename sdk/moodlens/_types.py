@@ -108,7 +108,9 @@ class Face:
         try:
             box = Box(*(int(v) for v in self.box))
         except (TypeError, ValueError):
-            raise ValueError(f"Face.box must be four integers (x, y, w, h), got {self.box!r}") from None
+            raise ValueError(
+                f"Face.box must be four integers (x, y, w, h), got {self.box!r}"
+            ) from None
         if box.w <= 0 or box.h <= 0:
             raise ValueError(f"Face.box needs a positive width and height, got {tuple(box)}")
         object.__setattr__(self, "box", box)

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
 from moodlens import InvalidImageError, MoodlensError
 
 
@@ -58,7 +57,11 @@ def test_bad_boxes(detector, sample_bgr, boxes):
 
 @pytest.mark.parametrize(
     "crops",
-    [np.zeros((2, 48, 48), np.float32), np.zeros((48, 48), np.uint8), np.zeros((2, 48, 48, 3), np.uint8)],
+    [
+        np.zeros((2, 48, 48), np.float32),
+        np.zeros((48, 48), np.uint8),
+        np.zeros((2, 48, 48, 3), np.uint8),
+    ],
 )
 def test_bad_crops(detector, crops):
     with pytest.raises(InvalidImageError):
@@ -70,11 +73,15 @@ def test_errors_are_moodlens_errors_and_value_errors():
     assert issubclass(InvalidImageError, ValueError)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(hnp.arrays(
-    dtype=st.sampled_from([np.uint8, np.uint16, np.int8, np.float32, np.float64, np.bool_]),
-    shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=40),
-))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from([np.uint8, np.uint16, np.int8, np.float32, np.float64, np.bool_]),
+        shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=40),
+    )
+)
 def test_any_array_gives_faces_or_a_clear_error(detector, array):
     """No array crashes the detector: it returns a list or raises InvalidImageError."""
     try:
@@ -85,7 +92,9 @@ def test_any_array_gives_faces_or_a_clear_error(detector, array):
         assert isinstance(faces, list)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=2048))
 def test_any_bytes_give_faces_or_a_clear_error(detector, data):
     try:

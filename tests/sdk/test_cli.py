@@ -7,14 +7,14 @@ import subprocess
 import sys
 
 import pytest
-
 from moodlens import __version__
 from moodlens._cli import main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "moodlens", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "moodlens", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_detect_prints_one_happy_face(sample_path):

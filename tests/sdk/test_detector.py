@@ -6,13 +6,19 @@ import threading
 
 import numpy as np
 import pytest
-
 from moodlens import Box, Emotion, EmotionDetector, Face, ModelError
 
 
 def test_emotion_order_and_values():
-    assert [e.name for e in Emotion] == ["ANGRY", "DISGUST", "FEAR", "HAPPY", "SAD", "SURPRISE",
-                                         "NEUTRAL"]
+    assert [e.name for e in Emotion] == [
+        "ANGRY",
+        "DISGUST",
+        "FEAR",
+        "HAPPY",
+        "SAD",
+        "SURPRISE",
+        "NEUTRAL",
+    ]
     assert Emotion.HAPPY.value == "happy"
 
 
@@ -44,8 +50,9 @@ def test_every_input_form_gives_the_same_face(detector, sample_path, sample_bgr,
     faces = detector.detect(image, **kwargs)
     assert len(faces) == 1
     assert faces[0].box == reference.box
-    np.testing.assert_allclose(list(faces[0].scores.values()), list(reference.scores.values()),
-                               atol=2e-3)
+    np.testing.assert_allclose(
+        list(faces[0].scores.values()), list(reference.scores.values()), atol=2e-3
+    )
 
 
 def test_no_face_is_an_empty_list(detector):
@@ -93,7 +100,7 @@ def test_classify_shapes_dtype_and_rows(detector):
 def test_classify_resizes_other_sizes(detector, sample_bgr):
     face = detector.detect(sample_bgr)[0]
     x, y, w, h = face.box
-    crop = sample_bgr[y:y + h, x:x + w]
+    crop = sample_bgr[y : y + h, x : x + w]
     scores = detector.classify([crop])
     assert Emotion(list(Emotion)[int(scores[0].argmax())]) is Emotion.HAPPY
 

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from moodlens import Emotion, EmotionDetector, ModelError
 
 from ..conftest import build_tiny_model, tiny_metadata
@@ -26,8 +25,11 @@ def test_label_order_in_the_file_is_respected(tmp_path):
     weights = np.zeros((48 * 48, 7), np.float32)
     weights[:, 0] = 1.0  # column 0 of this model wins for bright crops
     labels = ["happy", "angry", "disgust", "fear", "sad", "surprise", "neutral"]
-    path = build_tiny_model(tmp_path / "reordered.onnx", weights=weights,
-                            metadata=tiny_metadata(**{"moodlens.labels": json.dumps(labels)}))
+    path = build_tiny_model(
+        tmp_path / "reordered.onnx",
+        weights=weights,
+        metadata=tiny_metadata(**{"moodlens.labels": json.dumps(labels)}),
+    )
     with EmotionDetector(model=path) as d:
         scores = d.classify(np.full((1, 48, 48), 255, np.uint8))
     assert list(Emotion)[int(scores[0].argmax())] is Emotion.HAPPY
@@ -35,8 +37,12 @@ def test_label_order_in_the_file_is_respected(tmp_path):
 
 def test_probabilities_output_is_not_softmaxed_twice(tmp_path):
     weights = np.zeros((48 * 48, 7), np.float32)
-    meta = tiny_metadata(**{"moodlens.output": json.dumps("probabilities"),
-                            "moodlens.normalization": json.dumps({"scale": 0, "mean": -1, "std": 1})})
+    meta = tiny_metadata(
+        **{
+            "moodlens.output": json.dumps("probabilities"),
+            "moodlens.normalization": json.dumps({"scale": 0, "mean": -1, "std": 1}),
+        }
+    )
     weights[0, :] = [0.1, 0.1, 0.1, 0.4, 0.1, 0.1, 0.1]  # input is all ones after normalisation
     path = build_tiny_model(tmp_path / "p.onnx", weights=weights, metadata=meta)
     with EmotionDetector(model=path) as d:
@@ -97,11 +103,17 @@ def test_threads_and_providers_pass_through(tiny_model):
 
 def test_bundled_model_metadata_is_complete():
     import onnx
-
     from moodlens import default_model_path
 
     meta = {p.key: p.value for p in onnx.load(str(default_model_path())).metadata_props}
-    for key in ("moodlens.labels", "moodlens.input_size", "moodlens.normalization",
-                "moodlens.crop_margin", "moodlens.version", "moodlens.publictest_accuracy",
-                "moodlens.training_data", "moodlens.training_commit"):
+    for key in (
+        "moodlens.labels",
+        "moodlens.input_size",
+        "moodlens.normalization",
+        "moodlens.crop_margin",
+        "moodlens.version",
+        "moodlens.publictest_accuracy",
+        "moodlens.training_data",
+        "moodlens.training_commit",
+    ):
         assert key in meta, key

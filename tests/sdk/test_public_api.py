@@ -17,8 +17,10 @@ def test_all_names_exist_and_public_objects_are_listed():
 
 
 def test_import_does_not_load_heavy_dependencies():
-    code = ("import sys, moodlens; heavy = ['tensorflow', 'keras', 'tf2onnx', 'onnx', 'spotipy', "
-            "'sqlalchemy', 'matplotlib', 'torch']; print([m for m in heavy if m in sys.modules])")
+    code = (
+        "import sys, moodlens; heavy = ['tensorflow', 'keras', 'tf2onnx', 'onnx', 'spotipy', "
+        "'sqlalchemy', 'matplotlib', 'torch']; print([m for m in heavy if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

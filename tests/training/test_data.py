@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from moodlens_training import DataError, load_fer2013_csv, load_image_folder
 from moodlens_training._data import attach_ferplus, load_ferplus_votes
 
@@ -46,7 +45,7 @@ def test_reads_splits_labels_and_pixels(tmp_path, gz):
         ([_row(3), _row(9)], "data row 1: emotion 9 is out of range"),
         ([_row(3), _row(3, n=100)], "data row 1: expected 2304 pixel values"),
         ([_row(3, value=300)], "data row 0: expected 2304 pixel values in 0-255"),
-        (["x,\"1 2\",Training\n"], "data row 0 .*malformed"),
+        (['x,"1 2",Training\n'], "data row 0 .*malformed"),
         ([_row(3, usage="Holdout")], "unknown Usage 'Holdout'"),
     ],
 )
@@ -66,7 +65,7 @@ def test_wrong_header_and_missing_file(tmp_path):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.text(alphabet="0123456789 ,-x\"\n", max_size=200))
+@given(st.text(alphabet='0123456789 ,-x"\n', max_size=200))
 def test_garbage_csv_never_crashes_deep(tmp_path_factory, body):
     path = tmp_path_factory.mktemp("g") / "g.csv"
     path.write_text("emotion,pixels,Usage\n" + body)
@@ -84,7 +83,8 @@ def test_ferplus_majority_and_soft(tmp_path):
         "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
         "Training,a.png,0,0,0,0,8,0,2,0,0,0\n"
         "Training,b.png,6,4,0,0,0,0,0,0,0,0\n"
-        "Training,c.png,0,0,0,0,0,0,0,0,0,10\n")
+        "Training,c.png,0,0,0,0,0,0,0,0,0,10\n"
+    )
     votes = load_ferplus_votes(votes_csv)
     hard = attach_ferplus(faces, votes, "majority")
     assert hard.labels.tolist() == [0, 6, 4]  # the NF row keeps its FER2013 label
@@ -96,7 +96,11 @@ def test_ferplus_majority_and_soft(tmp_path):
 def test_image_folder_layout(tmp_path):
     import cv2
 
-    for split, cls, value in [("train", "happy", 200), ("train", "sad", 50), ("test", "happy", 190)]:
+    for split, cls, value in [
+        ("train", "happy", 200),
+        ("train", "sad", 50),
+        ("test", "happy", 190),
+    ]:
         folder = tmp_path / split / cls
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / "a.png"), np.full((96, 96, 3), value, np.uint8))

@@ -17,8 +17,10 @@ def _faces(fer_csv_or_none):
     if fer_csv_or_none is not None:
         data = load_fer2013_csv(fer_csv_or_none)
         rng = np.random.default_rng(0)
-        return {split: data[split].subset(np.sort(rng.permutation(len(data[split]))[:n]))
-                for split, n in (("Training", 384), ("PublicTest", 128))}
+        return {
+            split: data[split].subset(np.sort(rng.permutation(len(data[split]))[:n]))
+            for split, n in (("Training", 384), ("PublicTest", 128))
+        }
     rng = np.random.default_rng(0)  # synthetic: class = brightness band, learnable in an epoch
     out = {}
     for split, n in (("Training", 384), ("PublicTest", 128)):

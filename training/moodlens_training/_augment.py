@@ -44,8 +44,13 @@ def _affine(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
     zeros = tf.zeros_like(a0)
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="REFLECT",
+    )
 
 
 def _erase(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
@@ -61,8 +66,12 @@ def _erase(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
     x0 = tf.random.uniform([batch]) * (wf - ew)
     ys = tf.range(hf)[None, :, None]
     xs = tf.range(wf)[None, None, :]
-    inside = ((ys >= y0[:, None, None]) & (ys < (y0 + eh)[:, None, None])
-              & (xs >= x0[:, None, None]) & (xs < (x0 + ew)[:, None, None]))
+    inside = (
+        (ys >= y0[:, None, None])
+        & (ys < (y0 + eh)[:, None, None])
+        & (xs >= x0[:, None, None])
+        & (xs < (x0 + ew)[:, None, None])
+    )
     chosen = tf.random.uniform([batch]) < cfg.erase_probability
     mask = (inside & chosen[:, None, None])[..., None]
     return tf.where(mask, tf.random.uniform(shape), images)

@@ -27,7 +27,9 @@ def train_main(argv: list[str] | None = None) -> int:
 
     defaults = TrainConfig()
     p = argparse.ArgumentParser(prog="moodlens-train", description=train_main.__doc__)
-    p.add_argument("--data", required=True, help="fer2013.csv[.gz] or an image folder (train/, test/)")
+    p.add_argument(
+        "--data", required=True, help="fer2013.csv[.gz] or an image folder (train/, test/)"
+    )
     p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, logs, config)")
     p.add_argument("--arch", default=defaults.architecture, choices=["vgg", "mini_xception"])
     p.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -36,22 +38,37 @@ def train_main(argv: list[str] | None = None) -> int:
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--patience", type=int, default=0, help="early stop on PublicTest; 0: off")
-    p.add_argument("--limit", type=int, default=0, help="train on this many faces only (smoke runs)")
+    p.add_argument(
+        "--limit", type=int, default=0, help="train on this many faces only (smoke runs)"
+    )
     p.add_argument("--float32", action="store_true", help="no mixed_bfloat16")
     p.add_argument("--ferplus", help="FER+ fer2013new.csv, row-aligned with --data")
     p.add_argument("--ferplus-mode", default="majority", choices=["majority", "soft"])
-    p.add_argument("--crop-margin", type=float, default=defaults.crop_margin,
-                   help="per-side margin around a detector box that matches the data's framing")
+    p.add_argument(
+        "--crop-margin",
+        type=float,
+        default=defaults.crop_margin,
+        help="per-side margin around a detector box that matches the data's framing",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = TrainConfig(architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-                      learning_rate=args.lr, label_smoothing=args.label_smoothing, seed=args.seed,
-                      mixed_bfloat16=not args.float32, patience=args.patience, limit=args.limit,
-                      data=str(args.data), ferplus=args.ferplus or "",
-                      ferplus_mode=args.ferplus_mode if args.ferplus else "",
-                      crop_margin=args.crop_margin)
+    cfg = TrainConfig(
+        architecture=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        label_smoothing=args.label_smoothing,
+        seed=args.seed,
+        mixed_bfloat16=not args.float32,
+        patience=args.patience,
+        limit=args.limit,
+        data=str(args.data),
+        ferplus=args.ferplus or "",
+        ferplus_mode=args.ferplus_mode if args.ferplus else "",
+        crop_margin=args.crop_margin,
+    )
     try:
         faces = _load(args)
         from ._train import train
@@ -69,10 +86,15 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="moodlens-evaluate", description=evaluate_main.__doc__)
     p.add_argument("model", type=Path, help="an exported .onnx model")
     p.add_argument("--data", required=True)
-    p.add_argument("--split", default="PublicTest", choices=["Training", "PublicTest", "PrivateTest"])
+    p.add_argument(
+        "--split", default="PublicTest", choices=["Training", "PublicTest", "PrivateTest"]
+    )
     p.add_argument("--report", type=Path, help="folder for report.json, report.md, confusion.png")
-    p.add_argument("--flip-tta", action="store_true",
-                   help="also average each face with its mirror image (costs 2x)")
+    p.add_argument(
+        "--flip-tta",
+        action="store_true",
+        help="also average each face with its mirror image (costs 2x)",
+    )
     args = p.parse_args(argv)
     try:
         faces = _load(args)

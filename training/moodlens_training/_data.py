@@ -21,12 +21,26 @@ IMAGE_SIZE = 48
 SPLITS = ("Training", "PublicTest", "PrivateTest")
 # FER+ vote columns, in fer2013new.csv order, mapped to FER2013 classes (None: no FER2013 class).
 _FERPLUS_COLUMNS = {
-    "neutral": 6, "happiness": 3, "surprise": 5, "sadness": 4, "anger": 0,
-    "disgust": 1, "fear": 2, "contempt": None, "unknown": None, "NF": None,
+    "neutral": 6,
+    "happiness": 3,
+    "surprise": 5,
+    "sadness": 4,
+    "anger": 0,
+    "disgust": 1,
+    "fear": 2,
+    "contempt": None,
+    "unknown": None,
+    "NF": None,
 }
-_FOLDER_SPLITS = {"train": "Training", "training": "Training", "test": "PublicTest",
-                  "val": "PublicTest", "validation": "PublicTest", "publictest": "PublicTest",
-                  "privatetest": "PrivateTest"}
+_FOLDER_SPLITS = {
+    "train": "Training",
+    "training": "Training",
+    "test": "PublicTest",
+    "val": "PublicTest",
+    "validation": "PublicTest",
+    "publictest": "PublicTest",
+    "privatetest": "PrivateTest",
+}
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".tif", ".tiff"}
 
 
@@ -108,12 +122,16 @@ def load_fer2013_csv(path: str | Path, splits: tuple[str, ...] = SPLITS) -> dict
     npix = IMAGE_SIZE * IMAGE_SIZE
     for row_number, emotion, pixels, usage in _csv_rows(path):
         if usage not in SPLITS:
-            raise DataError(f"{path}: data row {row_number}: unknown Usage {usage!r}; "
-                            f"expected one of {', '.join(SPLITS)}.")
+            raise DataError(
+                f"{path}: data row {row_number}: unknown Usage {usage!r}; "
+                f"expected one of {', '.join(SPLITS)}."
+            )
         if usage not in splits:
             continue
         if not 0 <= emotion < len(LABELS):
-            raise DataError(f"{path}: data row {row_number}: emotion {emotion} is out of range 0-6.")
+            raise DataError(
+                f"{path}: data row {row_number}: emotion {emotion} is out of range 0-6."
+            )
         values = np.array(pixels.split(), dtype=np.int64)  # parse wide, then range-check
         if values.size != npix or values.min(initial=0) < 0 or values.max(initial=0) > 255:
             raise DataError(
@@ -126,8 +144,9 @@ def load_fer2013_csv(path: str | Path, splits: tuple[str, ...] = SPLITS) -> dict
         rows.append(row_number)
     result = {}
     for split, (images, labels, rows) in per_split.items():
-        result[split] = FaceSet(np.stack(images), np.asarray(labels, dtype=np.int64),
-                                np.asarray(rows, dtype=np.int64))
+        result[split] = FaceSet(
+            np.stack(images), np.asarray(labels, dtype=np.int64), np.asarray(rows, dtype=np.int64)
+        )
     if not result:
         raise DataError(f"{path}: no rows for splits {', '.join(splits)}.")
     return result
@@ -157,7 +176,9 @@ def load_ferplus_votes(path: str | Path) -> np.ndarray:
                     if target is not None:
                         counts[target] = float(row[columns[name]])
             except (IndexError, ValueError):
-                raise DataError(f"{path}: data row {row_number} has malformed vote counts.") from None
+                raise DataError(
+                    f"{path}: data row {row_number} has malformed vote counts."
+                ) from None
             votes.append(counts)
     return np.stack(votes)
 
@@ -197,7 +218,9 @@ def load_image_folder(root: str | Path) -> dict[str, FaceSet]:
 
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: no such folder; expected train/<class>/*.png and test/<class>/...")
+        raise DataError(
+            f"{root}: no such folder; expected train/<class>/*.png and test/<class>/..."
+        )
     result: dict[str, FaceSet] = {}
     for split_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         split = _FOLDER_SPLITS.get(split_dir.name.lower())
@@ -207,7 +230,9 @@ def load_image_folder(root: str | Path) -> dict[str, FaceSet]:
         for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
             name = class_dir.name.lower()
             if name not in LABELS:
-                raise DataError(f"{class_dir}: unknown class folder; expected one of {', '.join(LABELS)}.")
+                raise DataError(
+                    f"{class_dir}: unknown class folder; expected one of {', '.join(LABELS)}."
+                )
             for file in sorted(class_dir.iterdir()):
                 if file.suffix.lower() not in _IMAGE_SUFFIXES:
                     continue
@@ -215,12 +240,17 @@ def load_image_folder(root: str | Path) -> dict[str, FaceSet]:
                 if image is None:
                     raise DataError(f"{file}: not a readable image.")
                 if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
-                    image = cv2.resize(image, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
+                    image = cv2.resize(
+                        image, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA
+                    )
                 images.append(image)
                 labels.append(LABELS.index(name))
         if images:
-            result[split] = FaceSet(np.stack(images), np.asarray(labels, dtype=np.int64),
-                                    np.arange(len(images), dtype=np.int64))
+            result[split] = FaceSet(
+                np.stack(images),
+                np.asarray(labels, dtype=np.int64),
+                np.arange(len(images), dtype=np.int64),
+            )
     if not result:
         raise DataError(f"{root}: no train/ or test/ folders with class subfolders of images.")
     return result

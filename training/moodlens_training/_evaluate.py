@@ -28,8 +28,12 @@ def metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
         "accuracy": float(true_pos.sum() / max(1, len(labels))),
         "macro_f1": float(f1.mean()),
         "per_class": {
-            name: {"precision": float(precision[i]), "recall": float(recall[i]),
-                   "f1": float(f1[i]), "support": int(support[i])}
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
             for i, name in enumerate(LABELS)
         },
         "confusion": confusion.tolist(),
@@ -44,17 +48,21 @@ def evaluate_model(model: str | Path, faces: FaceSet, *, flip_tta: bool = False)
         start = time.perf_counter()
         scores = detector.classify(faces.images)
         if flip_tta:
-            scores = (scores + detector.classify(np.ascontiguousarray(faces.images[:, :, ::-1]))) / 2
+            scores = (
+                scores + detector.classify(np.ascontiguousarray(faces.images[:, :, ::-1]))
+            ) / 2
         seconds = time.perf_counter() - start
         info = detector.info
     result = metrics(faces.labels, scores.argmax(axis=1))
-    result.update({
-        "model": str(model),
-        "model_version": info.version,
-        "flip_tta_at_evaluation": flip_tta,
-        "model_metadata": dict(info.metadata),
-        "seconds": seconds,
-    })
+    result.update(
+        {
+            "model": str(model),
+            "model_version": info.version,
+            "flip_tta_at_evaluation": flip_tta,
+            "model_metadata": dict(info.metadata),
+            "seconds": seconds,
+        }
+    )
     return result
 
 
@@ -70,10 +78,15 @@ def format_report(result: dict) -> str:
         f"{'class':<9} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}",
     ]
     for name, m in result["per_class"].items():
-        lines.append(f"{name:<9} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} "
-                     f"{m['support']:>8d}")
-    lines += ["", "confusion (rows: true, columns: predicted)",
-              " " * 9 + "".join(f"{n[:7]:>8}" for n in LABELS)]
+        lines.append(
+            f"{name:<9} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} "
+            f"{m['support']:>8d}"
+        )
+    lines += [
+        "",
+        "confusion (rows: true, columns: predicted)",
+        " " * 9 + "".join(f"{n[:7]:>8}" for n in LABELS),
+    ]
     for name, row in zip(LABELS, result["confusion"], strict=True):
         lines.append(f"{name:<9}" + "".join(f"{v:>8d}" for v in row))
     return "\n".join(lines)
@@ -84,8 +97,11 @@ def write_report(result: dict, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(result, indent=2))
     (folder / "report.md").write_text("```\n" + format_report(result) + "\n```\n")
-    plot_confusion(np.asarray(result["confusion"]), folder / "confusion.png",
-                   title=f"{result.get('split', '')} accuracy {result['accuracy']:.1%}")
+    plot_confusion(
+        np.asarray(result["confusion"]),
+        folder / "confusion.png",
+        title=f"{result.get('split', '')} accuracy {result['accuracy']:.1%}",
+    )
 
 
 def plot_confusion(confusion: np.ndarray, path: Path, title: str = "") -> None:
@@ -105,8 +121,15 @@ def plot_confusion(confusion: np.ndarray, path: Path, title: str = "") -> None:
     ax.set_ylabel("true")
     for i in range(len(LABELS)):
         for j in range(len(LABELS)):
-            ax.text(j, i, f"{share[i, j]:.0%}\n{confusion[i, j]}", ha="center", va="center",
-                    fontsize=7, color="white" if share[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{share[i, j]:.0%}\n{confusion[i, j]}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if share[i, j] > 0.5 else "black",
+            )
     ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()

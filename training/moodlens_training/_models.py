@@ -15,14 +15,21 @@ from ._data import IMAGE_SIZE, LABELS
 
 
 def _conv_bn(x, filters: int, weight_decay: float, name: str):
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False,
-                      kernel_regularizer=keras.regularizers.l2(weight_decay), name=f"{name}_conv")(x)
+    x = layers.Conv2D(
+        filters,
+        3,
+        padding="same",
+        use_bias=False,
+        kernel_regularizer=keras.regularizers.l2(weight_decay),
+        name=f"{name}_conv",
+    )(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def build_vgg(weight_decay: float = 5e-4, widths: tuple[int, ...] = (32, 64, 128, 256),
-              dropout: float = 0.4) -> keras.Model:
+def build_vgg(
+    weight_decay: float = 5e-4, widths: tuple[int, ...] = (32, 64, 128, 256), dropout: float = 0.4
+) -> keras.Model:
     """VGG-style net: four blocks of two 3x3 convs, BN, ReLU, max-pool; a 256-unit head."""
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="input")
     x = inputs
@@ -32,8 +39,9 @@ def build_vgg(weight_decay: float = 5e-4, widths: tuple[int, ...] = (32, 64, 128
         x = layers.MaxPooling2D(name=f"b{block}_pool")(x)
         x = layers.SpatialDropout2D(0.1 * block / len(widths), name=f"b{block}_drop")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(256, use_bias=False, kernel_regularizer=keras.regularizers.l2(weight_decay),
-                     name="fc")(x)
+    x = layers.Dense(
+        256, use_bias=False, kernel_regularizer=keras.regularizers.l2(weight_decay), name="fc"
+    )(x)
     x = layers.BatchNormalization(name="fc_bn")(x)
     x = layers.Activation("relu", name="fc_relu")(x)
     x = layers.Dropout(dropout, name="fc_drop")(x)
@@ -48,17 +56,30 @@ def build_mini_xception(weight_decay: float = 1e-4) -> keras.Model:
     x = _conv_bn(inputs, 8, weight_decay, "stem1")
     x = _conv_bn(x, 8, weight_decay, "stem2")
     for i, width in enumerate((16, 32, 64, 128), start=1):
-        shortcut = layers.Conv2D(width, 1, strides=2, padding="same", use_bias=False,
-                                 name=f"x{i}_short")(x)
+        shortcut = layers.Conv2D(
+            width, 1, strides=2, padding="same", use_bias=False, name=f"x{i}_short"
+        )(x)
         shortcut = layers.BatchNormalization(name=f"x{i}_short_bn")(shortcut)
-        x = layers.SeparableConv2D(width, 3, padding="same", use_bias=False,
-                                   depthwise_regularizer=reg, pointwise_regularizer=reg,
-                                   name=f"x{i}_sep1")(x)
+        x = layers.SeparableConv2D(
+            width,
+            3,
+            padding="same",
+            use_bias=False,
+            depthwise_regularizer=reg,
+            pointwise_regularizer=reg,
+            name=f"x{i}_sep1",
+        )(x)
         x = layers.BatchNormalization(name=f"x{i}_bn1")(x)
         x = layers.Activation("relu", name=f"x{i}_relu")(x)
-        x = layers.SeparableConv2D(width, 3, padding="same", use_bias=False,
-                                   depthwise_regularizer=reg, pointwise_regularizer=reg,
-                                   name=f"x{i}_sep2")(x)
+        x = layers.SeparableConv2D(
+            width,
+            3,
+            padding="same",
+            use_bias=False,
+            depthwise_regularizer=reg,
+            pointwise_regularizer=reg,
+            name=f"x{i}_sep2",
+        )(x)
         x = layers.BatchNormalization(name=f"x{i}_bn2")(x)
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"x{i}_pool")(x)
         x = layers.Add(name=f"x{i}_add")([x, shortcut])
@@ -83,5 +104,6 @@ def build_model(name: str) -> keras.Model:
     try:
         return ARCHITECTURES[name]()
     except KeyError:
-        raise ValueError(f"unknown architecture {name!r}; choose one of "
-                         f"{', '.join(ARCHITECTURES)}.") from None
+        raise ValueError(
+            f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}."
+        ) from None

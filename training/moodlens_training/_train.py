@@ -55,8 +55,13 @@ class TrainConfig:
 
 def _git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -67,8 +72,11 @@ def _dataset(faces: FaceSet, cfg: TrainConfig, training: bool):
 
     from ._augment import AugmentConfig, augment_batch
 
-    targets = (faces.soft_labels if faces.soft_labels is not None
-               else np.eye(len(LABELS), dtype=np.float32)[faces.labels])
+    targets = (
+        faces.soft_labels
+        if faces.soft_labels is not None
+        else np.eye(len(LABELS), dtype=np.float32)[faces.labels]
+    )
     ds = tf.data.Dataset.from_tensor_slices((faces.images[..., None], targets))
     if training:
         ds = ds.shuffle(len(faces), seed=cfg.seed, reshuffle_each_iteration=True)
@@ -103,15 +111,25 @@ class _EpochState:
                 if acc > outer.best:
                     outer.best = acc
                     self.model.save(outer.run / "best.keras")
-                state = {"epochs_done": epoch + 1, "best_val_accuracy": outer.best,
-                         "last_val_accuracy": acc, "time": time.time()}
+                state = {
+                    "epochs_done": epoch + 1,
+                    "best_val_accuracy": outer.best,
+                    "last_val_accuracy": acc,
+                    "time": time.time(),
+                }
                 (outer.run / "state.json").write_text(json.dumps(state, indent=2))
 
         return SaveEachEpoch()
 
 
-def train(cfg: TrainConfig, faces: dict[str, FaceSet], run: Path, *, resume: bool = False,
-          verbose: int = 1) -> dict:
+def train(
+    cfg: TrainConfig,
+    faces: dict[str, FaceSet],
+    run: Path,
+    *,
+    resume: bool = False,
+    verbose: int = 1,
+) -> dict:
     """Trains (or resumes) a run in ``run``; returns the final state.
 
     Raises:
@@ -124,8 +142,10 @@ def train(cfg: TrainConfig, faces: dict[str, FaceSet], run: Path, *, resume: boo
 
     run.mkdir(parents=True, exist_ok=True)
     if "Training" not in faces or "PublicTest" not in faces:
-        raise ValueError("the data set needs a Training split and a PublicTest (test/) split; "
-                         f"found {', '.join(faces) or 'none'}.")
+        raise ValueError(
+            "the data set needs a Training split and a PublicTest (test/) split; "
+            f"found {', '.join(faces) or 'none'}."
+        )
     train_set, val_set = faces["Training"], faces["PublicTest"]
     if resume:
         if not (run / "last.keras").is_file():
@@ -154,24 +174,41 @@ def train(cfg: TrainConfig, faces: dict[str, FaceSet], run: Path, *, resume: boo
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=cfg.learning_rate * 0.1,
             decay_steps=max(1, (cfg.epochs - cfg.warmup_epochs) * steps),
-            warmup_target=cfg.learning_rate, warmup_steps=cfg.warmup_epochs * steps, alpha=0.0)
+            warmup_target=cfg.learning_rate,
+            warmup_steps=cfg.warmup_epochs * steps,
+            alpha=0.0,
+        )
         model.compile(
             optimizer=keras.optimizers.SGD(schedule, momentum=cfg.momentum, nesterov=True),
-            loss=keras.losses.CategoricalCrossentropy(from_logits=True,
-                                                      label_smoothing=cfg.label_smoothing),
-            metrics=["accuracy"])
-    logger.info("%s: %d parameters, %d training / %d PublicTest faces, %d steps per epoch",
-                cfg.architecture, model.count_params(), len(train_set), len(val_set), steps)
+            loss=keras.losses.CategoricalCrossentropy(
+                from_logits=True, label_smoothing=cfg.label_smoothing
+            ),
+            metrics=["accuracy"],
+        )
+    logger.info(
+        "%s: %d parameters, %d training / %d PublicTest faces, %d steps per epoch",
+        cfg.architecture,
+        model.count_params(),
+        len(train_set),
+        len(val_set),
+        steps,
+    )
     saver = _EpochState(run, float(state["best_val_accuracy"]))
     callbacks = [saver.callback(), keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume)]
     if cfg.patience:
-        callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience,
-                                                       mode="max"))
+        callbacks.append(
+            keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience, mode="max")
+        )
     tf.get_logger().setLevel("ERROR")
     try:
-        model.fit(_dataset(train_set, cfg, True), validation_data=_dataset(val_set, cfg, False),
-                  epochs=cfg.epochs, initial_epoch=int(state["epochs_done"]), callbacks=callbacks,
-                  verbose=verbose)
+        model.fit(
+            _dataset(train_set, cfg, True),
+            validation_data=_dataset(val_set, cfg, False),
+            epochs=cfg.epochs,
+            initial_epoch=int(state["epochs_done"]),
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return json.loads((run / "state.json").read_text())
