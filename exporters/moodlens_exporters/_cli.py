@@ -15,6 +15,51 @@ def _normalised(images: np.ndarray, config: dict) -> np.ndarray:
     return ((images.astype(np.float32) / 255.0 - config["mean"]) / config["std"])[..., None]
 
 
+def _best_epoch(log: Path) -> int | None:
+    """1-based epoch with the best PublicTest accuracy in a run's log.csv."""
+    import csv
+
+    if not log.is_file():
+        return None
+    with log.open() as f:
+        rows = [r for r in csv.DictReader(f) if r.get("val_accuracy")]
+    if not rows:
+        return None
+    best = max(rows, key=lambda r: float(r["val_accuracy"]))
+    return int(best["epoch"]) + 1
+
+
+def _write_card(args, argv, config: dict, state: dict, report: dict) -> None:
+    from moodlens_training._data import load_faces
+    from moodlens_training._evaluate import evaluate_model, plot_confusion
+
+    from ._card import write_model_card
+
+    evaluation = evaluate_model(args.out, load_faces(args.data)["PublicTest"])
+    folder = args.out.parent
+    plot_confusion(
+        np.asarray(evaluation["confusion"]),
+        folder / "confusion.png",
+        title=f"PublicTest accuracy {evaluation['accuracy']:.1%}",
+    )
+    train_cmd = (
+        f"moodlens-train --data fer2013.csv --out runs/{args.run.name} "
+        f"--arch {config['architecture']} --epochs {config['epochs']}"
+    )
+    command = "moodlens-export " + " ".join(sys.argv[1:] if argv is None else argv)
+    write_model_card(
+        folder / "MODEL_CARD.md",
+        evaluation=evaluation,
+        config=config,
+        state=state,
+        command=command,
+        train_command=train_cmd,
+        training_seconds=args.training_seconds or state.get("train_seconds"),
+        parity=report["parity"],
+        int8=report.get("int8"),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="moodlens-export", description=__doc__)
     p.add_argument("run", type=Path, help="a run folder written by moodlens-train")
@@ -33,6 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--calibration", help="faces for int8 calibration (fer2013.csv: Training rows)")
     p.add_argument("--calibration-size", type=int, default=512)
+    p.add_argument(
+        "--card",
+        action="store_true",
+        help="write MODEL_CARD.md and confusion.png beside --out (needs --data)",
+    )
+    p.add_argument(
+        "--training-seconds",
+        type=float,
+        help="training time for the card when the run did not record it",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.int8 and not (args.calibration or args.data):
@@ -51,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = json.loads((args.run / "config.json").read_text())
         state = json.loads((args.run / "state.json").read_text())
+        state["best_epoch"] = _best_epoch(args.run / "log.csv")
         checkpoint = args.run / f"{args.checkpoint}.keras"
         if not checkpoint.is_file():
             raise ExportError(f"{checkpoint} does not exist; has the run finished an epoch?")
@@ -111,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 "speed in a fresh process: python benchmarks/bench_model.py"
             )
         args.out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
+        if args.card and "publictest_accuracy" in report:
+            _write_card(args, argv, config, state, report)
     except (ExportError, DataError, OSError, KeyError) as exc:
         print(f"moodlens-export: error: {exc}", file=sys.stderr)
         return 1

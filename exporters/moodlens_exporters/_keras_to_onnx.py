@@ -120,6 +120,7 @@ def model_metadata(
         "moodlens.ferplus": config.get("ferplus_mode") or "none",
         "moodlens.training_commit": config.get("commit", "unknown"),
         "moodlens.epochs": str(state.get("epochs_done", "")),
+        "moodlens.best_epoch": str(state.get("best_epoch") or ""),
         "moodlens.exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if accuracy is not None:

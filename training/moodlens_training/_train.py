@@ -95,8 +95,8 @@ def _dataset(faces: FaceSet, cfg: TrainConfig, training: bool):
 class _EpochState:
     """Keras callback pieces: save last/best every epoch and keep state.json."""
 
-    def __init__(self, run: Path, best: float):
-        self.run, self.best = run, best
+    def __init__(self, run: Path, best: float, seconds: float):
+        self.run, self.best, self.seconds = run, best, seconds
 
     def callback(self):
         import keras
@@ -104,6 +104,9 @@ class _EpochState:
         outer = self
 
         class SaveEachEpoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self._started = time.time()
+
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}
                 acc = float(logs.get("val_accuracy", 0.0))
@@ -111,10 +114,12 @@ class _EpochState:
                 if acc > outer.best:
                     outer.best = acc
                     self.model.save(outer.run / "best.keras")
+                outer.seconds += time.time() - self._started
                 state = {
                     "epochs_done": epoch + 1,
                     "best_val_accuracy": outer.best,
                     "last_val_accuracy": acc,
+                    "train_seconds": outer.seconds,
                     "time": time.time(),
                 }
                 (outer.run / "state.json").write_text(json.dumps(state, indent=2))
@@ -193,7 +198,9 @@ def train(
         len(val_set),
         steps,
     )
-    saver = _EpochState(run, float(state["best_val_accuracy"]))
+    saver = _EpochState(
+        run, float(state["best_val_accuracy"]), float(state.get("train_seconds", 0.0))
+    )
     callbacks = [saver.callback(), keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume)]
     if cfg.patience:
         callbacks.append(
