@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print(
                 f"int8 model: {int8_path} ({int8_path.stat().st_size / 1e6:.2f} MB); measure its "
-                "speed in a fresh process: python benchmarks/bench_model.py"
+                "speed in a fresh process: python benchmarks/bench_speed.py --int8 PATH"
             )
         args.out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
         if args.card and "publictest_accuracy" in report:

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 #: Per side, as a fraction of the face box: FER2013's framing measured against the
 #: OpenCV frontal Haar cascade (median image/box side ratio 1.02 over 2,306 training
-#: faces, see training/README.md), so a detector box needs about 1% added per side.
+#: faces: python -m moodlens_training.margin), so a detector box needs ~1% per side.
 FER2013_CROP_MARGIN = 0.01
 
 
