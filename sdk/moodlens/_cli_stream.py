@@ -1,0 +1,370 @@
+"""``moodlens watch`` (a camera, video or images, with plugins) and ``moodlens plugins``.
+
+Exit codes: 0 success, 1 a source, plugin or model that cannot be used, 2 usage
+errors, 130 interrupted by Ctrl-C (after the plugins heard the stop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from ._errors import MoodlensError, PluginError
+from ._plugins import config_path, installed_plugins, load_config, toml_module
+
+# Redraw the progress bar at most this often (seconds).
+_PROGRESS_EVERY = 0.1
+
+
+def _watch_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="moodlens watch",
+        description="Follow the mood of a camera, a video or images, and feed plugins.",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--video", metavar="FILE", help="a video file")
+    src.add_argument("--camera", metavar="INDEX", type=int, help="a camera index (0: default)")
+    src.add_argument("--images", metavar="PATH", nargs="+", help="image files or a folder")
+    p.add_argument(
+        "--plugin",
+        metavar="NAME",
+        action="append",
+        default=None,
+        help="enable an installed plugin (repeat for more); default: 'enabled' in the config",
+    )
+    p.add_argument("--no-plugins", action="store_true", help="enable no plugin")
+    p.add_argument(
+        "--set",
+        metavar="PLUGIN.KEY=VALUE",
+        action="append",
+        default=[],
+        help="a plugin setting (VALUE is read as TOML, else as text); repeatable",
+    )
+    p.add_argument("--config", metavar="FILE", help=f"plugin config file (default {config_path()})")
+    p.add_argument("--show", action="store_true", help="live preview window (GUI OpenCV needed)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+    p.add_argument("--realtime", action="store_true", help="play a video at its own pace")
+    p.add_argument("--faces", action="store_true", help="print each face's mood changes too")
+    p.add_argument("--json", action="store_true", help="mood changes and summary as JSON lines")
+    p.add_argument("--no-tracking", action="store_true", help="search whole frames every time")
+    p.add_argument("--detect-every", type=int, default=10, metavar="N")
+    p.add_argument("--half-life", type=float, default=0.5, metavar="SECONDS")
+    p.add_argument("--hold", type=float, default=0.5, metavar="SECONDS")
+    p.add_argument("--fps", type=float, metavar="FPS", help="images per second of stream time")
+    p.add_argument("--model", help="an ONNX model file (default: the bundled model)")
+    p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    return p
+
+
+def _plugins_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="moodlens plugins", description="List the installed moodlens plugins."
+    )
+    p.add_argument(
+        "--hooks", action="store_true", help="import each plugin to list its hooks (slower)"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--config", metavar="FILE", help=f"config file (default {config_path()})")
+    return p
+
+
+def _settings(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    settings: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        plugin, dot, name = key.strip().rpartition(".")
+        if not sep or not dot or not plugin or not name:
+            raise PluginError(f"--set {pair!r} must look like PLUGIN.KEY=VALUE.")
+        toml = toml_module()
+        try:
+            value = toml.loads(f"v = {raw}")["v"]
+        except toml.TOMLDecodeError:
+            value = raw
+        settings.setdefault(plugin, {})[name] = value
+    return settings
+
+
+class _Progress:
+    """A one-line progress bar on a terminal stream (no dependency)."""
+
+    def __init__(self, out: TextIO, total: int | None, enabled: bool) -> None:
+        self.out, self.total, self.enabled = out, total, enabled
+        self.start = time.monotonic()
+        self._last = 0.0
+
+    def update(self, frames: int, mood: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self._last < _PROGRESS_EVERY):
+            return
+        self._last = now
+        fps = frames / max(now - self.start, 1e-9)
+        if self.total:
+            done = min(1.0, frames / self.total)
+            bar = "#" * round(done * 30)
+            line = f"[{bar:<30}] {done:4.0%} {frames}/{self.total} frames"
+        else:
+            line = f"{frames} frames"
+        self.out.write(f"\r{line}  {fps:5.1f} fps  mood: {mood:<8}")
+        self.out.flush()
+
+    def clear(self) -> None:
+        """Erases the bar so that a printed line does not run into it."""
+        if self.enabled:
+            self.out.write("\r\033[K")
+            self.out.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.out.write("\n")
+            self.out.flush()
+
+
+class _Preview:
+    """The --show window: boxes, ids and moods over the frame; q or Esc closes it."""
+
+    WINDOW = "moodlens"
+
+    def __init__(self) -> None:
+        import cv2
+
+        self.cv2 = cv2
+        try:
+            cv2.namedWindow(self.WINDOW, cv2.WINDOW_NORMAL)
+        except cv2.error:
+            raise MoodlensError(
+                "--show needs an OpenCV built with GUI support, and this one has none "
+                "(opencv-python-headless). Install the GUI build: "
+                "pip uninstall -y opencv-python-headless && pip install 'opencv-python<5'"
+            ) from None
+
+    def show(self, image: Any, reading: Any) -> bool:
+        cv2 = self.cv2
+        canvas = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        for tracked in reading.faces:
+            x, y, w, h = tracked.face.box
+            label = f"#{tracked.face_id} {tracked.mood.value if tracked.mood else '...'}"
+            cv2.rectangle(canvas, (x, y), (x + w, y + h), (0, 200, 0), 2)
+            cv2.putText(
+                canvas, label, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 200, 0), 2
+            )
+        scene = reading.mood.value if reading.mood else "-"
+        cv2.putText(
+            canvas, f"mood: {scene}", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 255), 2
+        )
+        cv2.imshow(self.WINDOW, canvas)
+        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
+
+    def close(self) -> None:
+        self.cv2.destroyWindow(self.WINDOW)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="moodlens: %(levelname)s: %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _change_line(change: Any) -> str:
+    who = "mood" if change.face_id is None else f"face {change.face_id}"
+    was = change.previous.value if change.previous else "none"
+    now = change.current.value if change.current else "none"
+    conf = f" ({change.confidence:.0%})" if change.current else ""
+    return f"{change.at:8.2f}s  {who}: {was} -> {now}{conf}"
+
+
+def watch_main(argv: Sequence[str]) -> int:
+    """``moodlens watch``: returns the exit code.
+
+    Raises:
+        MoodlensError: a source, plugin or model that cannot be used (the caller prints it).
+    """
+    args = _watch_parser().parse_args(list(argv))
+    _configure_logging(args.verbose)
+    from ._detector import EmotionDetector
+    from ._stream import MoodStream, MoodStreamOptions
+
+    config = args.config if args.config else None
+    if args.no_plugins:
+        plugins: list[str] = []
+    elif args.plugin:
+        plugins = args.plugin
+    else:
+        plugins = list(load_config(config).get("enabled", []))
+    options = MoodStreamOptions(
+        tracking=not args.no_tracking,
+        detect_every=args.detect_every,
+        half_life=args.half_life,
+        hold=args.hold,
+        fps=args.fps,
+        realtime=args.realtime,
+    )
+    source: Any = args.video if args.video is not None else args.camera
+    if args.images:
+        source = args.images
+    preview = _Preview() if args.show else None
+    detector = EmotionDetector(args.model, threads=args.threads)
+    out = sys.stdout
+    try:
+        stream = MoodStream(
+            source,
+            options=options,
+            detector=detector,
+            plugins=plugins,
+            plugin_settings=_settings(args.set),
+            config=config,
+        )
+        total = stream.source.frame_count
+        show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+        progress = _Progress(sys.stderr, total, show_progress)
+        interrupted, reason = False, "end"
+        with stream:
+            if stream.plugins and not args.json:
+                print(f"plugins: {', '.join(stream.plugins)}", file=sys.stderr)
+            try:
+                for frame in stream.source:
+                    reading, changes = stream.process(frame)
+                    for change in changes:
+                        if change.face_id is None or args.faces:
+                            progress.clear()
+                            if args.json:
+                                print(json.dumps({"change": change.to_dict()}), file=out)
+                            else:
+                                print(_change_line(change), file=out)
+                            out.flush()
+                    mood = reading.mood.value if reading.mood else "-"
+                    progress.update(stream.stats.frames, mood)
+                    if preview is not None and not preview.show(frame.image, reading):
+                        reason = "closed"
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
+                stream._stop("interrupted")
+            last = stream.last_reading
+            mood = last.mood.value if last is not None and last.mood else "-"
+            progress.update(stream.stats.frames, mood, force=True)
+            progress.finish()
+            summary = stream._stop(reason)
+        _print_summary(stream, summary, time.monotonic() - progress.start, args.json)
+        return 130 if interrupted else 0
+    finally:
+        detector.close()
+        if preview is not None:
+            preview.close()
+
+
+def _print_summary(stream: Any, summary: Any, elapsed: float, as_json: bool) -> None:
+    stats = stream.stats
+    if as_json:
+        data = {
+            "summary": {
+                "reason": summary.reason,
+                "frames": summary.frames,
+                "duration": summary.duration,
+                "elapsed": elapsed,
+                "full_detections": stats.full_detections,
+                "near_detections": stats.near_detections,
+                "plugins": [
+                    {
+                        "name": p.name,
+                        "delivered": p.delivered,
+                        "coalesced": p.coalesced,
+                        "failures": p.failures,
+                        "disabled": p.disabled,
+                        "finished": p.finished,
+                    }
+                    for p in stats.plugins
+                ],
+            }
+        }
+        print(json.dumps(data))
+        return
+    fps = summary.frames / elapsed if elapsed > 0 else 0.0
+    print(
+        f"{summary.reason}: {summary.frames} frames ({summary.duration:.1f} s of source time) "
+        f"in {elapsed:.1f} s, {fps:.1f} fps",
+        file=sys.stderr,
+    )
+    for p in stats.plugins:
+        state = "disabled after repeated failures" if p.disabled else "ok"
+        if not p.finished:
+            state += ", still busy at stop"
+        print(
+            f"  plugin {p.name}: {state}; {p.delivered} calls, {p.failures} failed, "
+            f"{p.coalesced} readings coalesced",
+            file=sys.stderr,
+        )
+
+
+def plugins_main(argv: Sequence[str]) -> int:
+    """``moodlens plugins``: lists installed plugins; returns the exit code.
+
+    Raises:
+        PluginError: the config file cannot be read.
+    """
+    args = _plugins_parser().parse_args(list(argv))
+    enabled = set(load_config(args.config).get("enabled", []))
+    infos = installed_plugins(load=args.hooks)
+    if args.json:
+        rows = [
+            {
+                "name": i.name,
+                "version": i.version,
+                "distribution": i.distribution,
+                "value": i.value,
+                "enabled": i.name in enabled,
+                "hooks": list(i.hooks) if i.hooks is not None else None,
+                "error": i.error,
+            }
+            for i in infos
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not infos:
+        print("no moodlens plugins are installed.")
+        return 0
+    table = [("NAME", "VERSION", "DISTRIBUTION", "ENABLED", "HOOKS")]
+    for i in infos:
+        if i.error:
+            hooks = f"cannot import: {i.error}"
+        elif i.hooks is None:
+            hooks = "(not imported; --hooks lists them)"
+        else:
+            hooks = ", ".join(h.removeprefix("moodlens_") for h in i.hooks) or "none"
+        table.append(
+            (
+                i.name,
+                i.version or "?",
+                i.distribution or "?",
+                "yes" if i.name in enabled else "no",
+                hooks,
+            )
+        )
+    widths = [max(len(row[c]) for row in table) for c in range(4)]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
+    print(f"\nenable with --plugin NAME, or list names under 'enabled' in {config_path()}")
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    """``watch ...`` or ``plugins ...``: for callers that pass the command too."""
+    argv = list(argv)
+    if argv and argv[0] == "plugins":
+        return plugins_main(argv[1:])
+    if argv and argv[0] == "watch":
+        return watch_main(argv[1:])
+    print("usage: moodlens {watch,plugins} ...", file=sys.stderr)
+    return 2

@@ -1,0 +1,479 @@
+"""MoodStream: from a run of frames to a steady mood, delivered to plugins.
+
+Per frame: find faces (near the known ones, the whole frame every few frames),
+classify them, follow them with stable ids, smooth their scores over time,
+and let a mood change only when it really changes. The scene mood is the mood
+of the main face (the largest, kept while it stays comparably large).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from ._errors import MoodlensError
+from ._image import to_gray
+from ._plugins import PluginManager, PluginSpec, PluginStats
+from ._smoothing import ScoreSmoother, SteadyMood, as_mapping
+from ._sources import Frame, FrameSource, SourceLike, open_source
+from ._tracking import IouTracker
+from ._types import (
+    Box,
+    Emotion,
+    Face,
+    MoodChange,
+    MoodReading,
+    StreamInfo,
+    StreamSummary,
+    TrackedFace,
+)
+
+logger = logging.getLogger(__name__)
+
+# Another face must be this much larger than the main face to take over the scene.
+_MAIN_FACE_LEAD = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class MoodStreamOptions:
+    """How a MoodStream finds, follows and smooths faces, and feeds plugins.
+
+    Attributes:
+        half_life: seconds after which a past frame's scores count for half. Larger is
+            steadier and slower to react; 0 turns smoothing off.
+        min_confidence: smoothed score an emotion needs to become (or replace) the mood;
+            chance among seven emotions is 0.14, so the default 0.2 asks for a clear lead
+            without assuming a very confident model.
+        switch_margin: how far a new emotion's smoothed score must lead the current
+            mood's before the mood may switch (hysteresis).
+        hold: seconds the new emotion must keep that lead before the mood switches, and
+            the first mood needs to settle.
+        tracking: between full detections, search only near the faces already known
+            (several times cheaper than searching the whole frame).
+        detect_every: with tracking, search the whole frame every this many frames (new
+            faces entering) and whenever a known face is not found near its last place.
+        iou_threshold: least box overlap for a face to keep its id from the last frame.
+        lost_after: seconds a face may go unseen before its track (and id) ends.
+        rgb: frames from iterables are RGB rather than OpenCV's BGR.
+        fps: image files and bare-array iterables: frames per second of stream time
+            (default one image per second; the monotonic clock for iterables).
+        realtime: video files: deliver frames at the video's own pace, like a camera.
+        queue_size: readings a plugin may have pending before its oldest are coalesced.
+        max_failures: failing calls in a row after which a plugin is disabled.
+        stop_timeout: seconds stopping waits for plugins to finish their work.
+
+    Raises:
+        ValueError: an option out of range (the message names it).
+    """
+
+    half_life: float = 0.5
+    min_confidence: float = 0.2
+    switch_margin: float = 0.1
+    hold: float = 0.5
+    tracking: bool = True
+    detect_every: int = 10
+    iou_threshold: float = 0.3
+    lost_after: float = 1.0
+    rgb: bool = False
+    fps: float | None = None
+    realtime: bool = False
+    queue_size: int = 32
+    max_failures: int = 3
+    stop_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "half_life": self.half_life >= 0,
+            "min_confidence": 0 <= self.min_confidence <= 1,
+            "switch_margin": 0 <= self.switch_margin <= 1,
+            "hold": self.hold >= 0,
+            "detect_every": self.detect_every >= 1,
+            "iou_threshold": 0 <= self.iou_threshold <= 1,
+            "lost_after": self.lost_after >= 0,
+            "fps": self.fps is None or self.fps > 0,
+            "queue_size": self.queue_size >= 1,
+            "max_failures": self.max_failures >= 1,
+            "stop_timeout": self.stop_timeout >= 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{n}={getattr(self, n)!r}" for n in bad)
+            raise ValueError(
+                f"MoodStreamOptions out of range: {values}. Seconds, counts and sizes must "
+                "be non-negative (counts >= 1); scores and thresholds lie in [0, 1]."
+            )
+
+
+@dataclass(slots=True)
+class _FaceState:
+    smoother: ScoreSmoother
+    steady: SteadyMood
+    smoothed: np.ndarray | None = None
+    area: int = 0
+
+
+@dataclass(slots=True)
+class _MoodEngine:
+    """Tracks, smoothing and moods for a sequence of (timestamp, faces); no I/O."""
+
+    options: MoodStreamOptions
+    tracker: IouTracker = field(init=False)
+    faces: dict[int, _FaceState] = field(default_factory=dict)
+    main_id: int | None = None
+    scene_mood: Emotion | None = None
+
+    def __post_init__(self) -> None:
+        self.tracker = IouTracker(
+            iou_threshold=self.options.iou_threshold, lost_after=self.options.lost_after
+        )
+
+    def track_boxes(self) -> list[Box]:
+        return [t.box for t in self.tracker.tracks]
+
+    def update(
+        self, frame_index: int, timestamp: float, wall_time: datetime, faces: Sequence[Face]
+    ) -> tuple[MoodReading, list[MoodChange]]:
+        changes: list[MoodChange] = []
+        update = self.tracker.update([f.box for f in faces], timestamp)
+        tracked = []
+        for (face_id, _), face in zip(update.assigned, faces, strict=True):
+            state = self.faces.get(face_id) or self._new_face(face_id)
+            before = state.steady.mood
+            state.smoothed = state.smoother.update(face.scores, timestamp)
+            state.area = face.box.area
+            if state.steady.update(state.smoothed, timestamp):
+                changes.append(
+                    MoodChange(
+                        face_id,
+                        before,
+                        state.steady.mood,
+                        timestamp,
+                        wall_time,
+                        state.steady.confidence,
+                    )
+                )
+            tracked.append(
+                TrackedFace(face_id, face, as_mapping(state.smoothed), state.steady.mood)
+            )
+        for face_id in update.ended:
+            state = self.faces.pop(face_id)
+            if state.steady.mood is not None:
+                changes.append(
+                    MoodChange(face_id, state.steady.mood, None, timestamp, wall_time, 0.0)
+                )
+        main = self._main_face()
+        scene_mood = main.steady.mood if main else None
+        if scene_mood != self.scene_mood:
+            confidence = main.steady.confidence if main and scene_mood else 0.0
+            changes.append(
+                MoodChange(None, self.scene_mood, scene_mood, timestamp, wall_time, confidence)
+            )
+            self.scene_mood = scene_mood
+        tracked.sort(key=lambda t: -t.face.box.area)
+        reading = MoodReading(
+            timestamp=timestamp,
+            wall_time=wall_time,
+            frame_index=frame_index,
+            faces=tuple(tracked),
+            mood=scene_mood,
+            scores=as_mapping(main.smoothed) if main and main.smoothed is not None else None,
+        )
+        return reading, changes
+
+    def _new_face(self, face_id: int) -> _FaceState:
+        opts = self.options
+        state = _FaceState(
+            ScoreSmoother(opts.half_life),
+            SteadyMood(
+                min_confidence=opts.min_confidence, switch_margin=opts.switch_margin, hold=opts.hold
+            ),
+        )
+        self.faces[face_id] = state
+        return state
+
+    def _main_face(self) -> _FaceState | None:
+        if not self.faces:
+            self.main_id = None
+            return None
+        largest = max(self.faces, key=lambda i: self.faces[i].area)
+        current = self.faces.get(self.main_id) if self.main_id is not None else None
+        if current is None or self.faces[largest].area > _MAIN_FACE_LEAD * current.area:
+            self.main_id = largest
+        return self.faces[self.main_id]  # type: ignore[index]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    """Counters of a MoodStream, for logs and benchmarks.
+
+    Attributes:
+        frames: frames processed.
+        full_detections: frames searched whole for faces.
+        near_detections: frames searched only near known faces.
+        plugins: each plugin's statistics.
+    """
+
+    frames: int
+    full_detections: int
+    near_detections: int
+    plugins: tuple[PluginStats, ...]
+
+
+class MoodStream:
+    """A steady mood from a camera, a video, images or any iterable of frames.
+
+    Iterate it for one MoodReading per frame; the enabled plugins get the same
+    readings, the mood changes and the start and stop of the stream, each on its own
+    thread. Use it in a ``with`` block (or call ``close()``) so that plugins always
+    hear the stop, whatever ends the stream: the source's end, ``close()``, Ctrl-C or
+    an exception in your code.
+
+    Args:
+        source: a camera index (0), a video file, an image file or folder, a list of
+            image paths, any iterable of frames (uint8 arrays, ``(array, seconds)`` pairs
+            or Frame objects), or a FrameSource.
+        options: tracking, smoothing and plugin-delivery settings.
+        detector: an EmotionDetector (or any object with ``find_faces`` and ``detect``);
+            by default the stream creates one with the bundled model and closes it.
+        plugins: installed plugin names and/or configured plugin instances to enable.
+        plugin_settings: keyword arguments per plugin name, over the config file's.
+        config: the TOML config file with plugin settings; None for the user's, False
+            for none.
+
+    Raises:
+        SourceError: the source cannot be opened.
+        PluginError: a plugin cannot be found, imported or configured.
+        ModelError: the default detector's model cannot be loaded.
+
+    Example:
+        >>> from moodlens import MoodStream
+        >>> with MoodStream("clip.mp4", plugins=["mood-journal"]) as stream:
+        ...     for reading in stream:
+        ...         print(reading.timestamp, reading.mood)
+    """
+
+    def __init__(
+        self,
+        source: SourceLike,
+        *,
+        options: MoodStreamOptions | None = None,
+        detector: Any = None,
+        plugins: Sequence[PluginSpec] = (),
+        plugin_settings: dict[str, dict[str, Any]] | None = None,
+        config: str | os.PathLike[str] | bool | None = None,
+    ) -> None:
+        self.options = opts = options or MoodStreamOptions()
+        if isinstance(plugins, str):
+            plugins = [plugins]
+        # Plugins first: a typo in a name should not cost opening a camera.
+        self._plugins = PluginManager(
+            plugins,
+            settings=plugin_settings,
+            config=config,
+            queue_size=opts.queue_size,
+            max_failures=opts.max_failures,
+            stop_timeout=opts.stop_timeout,
+        )
+        self._source: FrameSource | None = None
+        self._owns_detector = detector is None
+        try:
+            self._source = open_source(source, fps=opts.fps, realtime=opts.realtime)
+            if detector is None:
+                from ._detector import EmotionDetector
+
+                detector = EmotionDetector()
+        except BaseException:
+            self._abandon()
+            raise
+        self._detector = detector
+        self._engine = _MoodEngine(opts)
+        self._iterator: Iterator[MoodReading] | None = None
+        self._started = False
+        self._summary: StreamSummary | None = None
+        self._frames = self._full = self._near = 0
+        self._since_full = 0
+        self._first_ts: float | None = None
+        self._last_ts = 0.0
+        self.last_changes: tuple[MoodChange, ...] = ()
+        self.last_reading: MoodReading | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def source(self) -> FrameSource:
+        """The opened frame source."""
+        assert self._source is not None
+        return self._source
+
+    @property
+    def plugins(self) -> dict[str, Any]:
+        """The enabled plugin objects by name."""
+        return self._plugins.plugins
+
+    @property
+    def summary(self) -> StreamSummary | None:
+        """How the stream stopped; None while it runs."""
+        return self._summary
+
+    @property
+    def stats(self) -> StreamStats:
+        """Frames processed, full vs near detections, and each plugin's statistics."""
+        return StreamStats(self._frames, self._full, self._near, tuple(self._plugins.stats()))
+
+    def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        src = self.source
+        self._plugins.start(StreamInfo(src.description, _now(), src.fps))
+
+    def __enter__(self) -> MoodStream:
+        self._start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            reason = "closed"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            reason = "interrupted"
+        else:
+            reason = "error"
+        self._stop(reason)
+
+    def close(self) -> StreamSummary:
+        """Stops the stream: plugins get ``stream_stopped``; the source is released.
+
+        Safe to call twice; the first stop's summary is returned.
+        """
+        return self._stop("closed")
+
+    def _stop(self, reason: str) -> StreamSummary:
+        if self._summary is not None:
+            return self._summary
+        duration = self._last_ts - self._first_ts if self._first_ts is not None else 0.0
+        self._summary = StreamSummary(reason, self._frames, max(0.0, duration), _now())
+        try:
+            self._start()  # plugins that were created hear a start and a stop, even if empty
+            stats = self._plugins.stop(self._summary)
+            for s in stats:
+                if s.disabled:
+                    logger.warning("plugin %r was disabled after repeated failures", s.name)
+        finally:
+            if self._iterator is not None:
+                iterator, self._iterator = self._iterator, None
+                iterator.close()  # type: ignore[attr-defined]
+            self._abandon()
+        return self._summary
+
+    def _abandon(self) -> None:
+        if self._source is not None:
+            self._source.close()
+        if self._owns_detector and getattr(self, "_detector", None) is not None:
+            self._detector.close()
+
+    # -- the frame loop -----------------------------------------------------------------------
+    def __iter__(self) -> Iterator[MoodReading]:
+        if self._summary is not None:
+            raise MoodlensError("this MoodStream has stopped; create a new one to read again.")
+        if self._iterator is None:
+            self._iterator = self._loop()
+        return self._iterator
+
+    def _loop(self) -> Iterator[MoodReading]:
+        self._start()
+        reason = "end"
+        try:
+            for frame in self.source:
+                reading, changes = self.process(frame)
+                yield reading
+        except GeneratorExit:
+            reason = "closed"
+            raise
+        except KeyboardInterrupt:
+            reason = "interrupted"
+            raise
+        except BaseException:
+            reason = "error"
+            raise
+        finally:
+            self._iterator = None
+            self._stop(reason)
+
+    def run(
+        self,
+        *,
+        on_reading: Callable[[MoodReading], Any] | None = None,
+        on_change: Callable[[MoodChange], Any] | None = None,
+    ) -> StreamSummary:
+        """Reads the whole source (or until Ctrl-C), calling back on the frame loop.
+
+        Args:
+            on_reading: called with each reading, on this thread.
+            on_change: called with each mood change, on this thread.
+
+        Returns:
+            How the stream stopped.
+
+        Raises:
+            KeyboardInterrupt: after plugins heard the stop (reason "interrupted").
+        """
+        try:
+            for reading in self:
+                for change in self.last_changes:
+                    if on_change:
+                        on_change(change)
+                if on_reading:
+                    on_reading(reading)
+        except KeyboardInterrupt:
+            self._stop("interrupted")
+            raise
+        except BaseException:
+            self._stop("error")
+            raise
+        return self._stop("end")
+
+    def process(self, frame: Frame) -> tuple[MoodReading, list[MoodChange]]:
+        """Processes one frame: its reading and mood changes, also queued for plugins.
+
+        Iterating the stream calls this; call it yourself only to feed frames by hand.
+
+        Raises:
+            InvalidImageError: the frame cannot be used.
+        """
+        self._start()
+        gray = to_gray(frame.image, rgb=self.options.rgb)
+        boxes = self._find_boxes(gray)
+        faces = self._detector.detect(gray, boxes=boxes) if boxes else []
+        if self._first_ts is None:
+            self._first_ts = frame.timestamp
+        self._last_ts = max(self._last_ts, frame.timestamp)
+        reading, changes = self._engine.update(frame.index, frame.timestamp, _now(), faces)
+        self._frames += 1
+        for change in changes:
+            self._plugins.mood_changed(change)
+        self._plugins.reading(reading)
+        self.last_changes = tuple(changes)
+        self.last_reading = reading
+        return reading, changes
+
+    def _find_boxes(self, gray: np.ndarray) -> list[Box]:
+        opts = self.options
+        known = self._engine.track_boxes()
+        if opts.tracking and known and self._since_full < opts.detect_every - 1:
+            boxes = [Box(*b) for b in self._detector.find_faces(gray, near=known)]
+            if len(boxes) >= len(known):  # every known face found again
+                self._near += 1
+                self._since_full += 1
+                return boxes
+        self._full += 1
+        self._since_full = 0
+        return [Box(*b) for b in self._detector.find_faces(gray)]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
