@@ -74,7 +74,8 @@ def _delegate(command: str, rest: list[str]) -> int:
         if extra is None:
             raise
         raise MissingDependencyError(exc.name or module_name, extra, help_text) from exc
-    return int(module.main(rest))
+    # A module serving several commands exposes COMMAND_main (watch_main, plugins_main).
+    return int(getattr(module, f"{command}_main", module.main)(rest))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
