@@ -1,0 +1,126 @@
+"""Frame sources: the right clock for each kind, and a clear SourceError for what cannot be read."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from moodlens import SourceError
+from moodlens._sources import (
+    CameraSource,
+    Frame,
+    ImageFilesSource,
+    IterableSource,
+    VideoSource,
+    open_source,
+)
+
+from ._stream_support import face_crop, write_clip
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, sample_bgr):
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    return write_clip(path, face_crop(sample_bgr), frames=12, fps=25.0)
+
+
+def test_video_timestamps_come_from_the_video_clock(clip):
+    with open_source(clip) as source:
+        assert isinstance(source, VideoSource)
+        assert source.fps == pytest.approx(25.0) and source.frame_count == 12
+        frames = list(source)
+    assert [f.index for f in frames] == list(range(12))
+    np.testing.assert_allclose([f.timestamp for f in frames], np.arange(12) / 25.0, atol=1e-6)
+    assert frames[0].image.shape == (240, 320, 3)
+
+
+def test_realtime_video_is_paced_by_its_clock(clip):
+    import time
+
+    start = time.monotonic()
+    frames = list(VideoSource(clip, realtime=True))
+    assert time.monotonic() - start >= frames[-1].timestamp * 0.95
+
+
+def test_image_folder_is_sorted_and_one_image_per_second(tmp_path, sample_bgr):
+    for name in ("b.png", "a.jpg", "notes.txt"):
+        if name.endswith("txt"):
+            (tmp_path / name).write_text("not an image")
+        else:
+            cv2.imwrite(str(tmp_path / name), sample_bgr)
+    source = open_source(tmp_path)
+    assert isinstance(source, ImageFilesSource) and source.frame_count == 2
+    frames = list(source)
+    assert [f.timestamp for f in frames] == [0.0, 1.0]
+    assert [p.name for p in source.files] == ["a.jpg", "b.png"]
+    assert [f.timestamp for f in open_source(tmp_path, fps=4.0)] == [0.0, 0.25]
+
+
+@pytest.mark.parametrize(
+    ("items", "fps", "expected"),
+    [
+        ([(np.zeros((4, 4), np.uint8), 1.5), (np.zeros((4, 4), np.uint8), 2.0)], None, [1.5, 2.0]),
+        ([np.zeros((4, 4), np.uint8)] * 3, 10.0, [0.0, 0.1, 0.2]),
+        ([Frame(np.zeros((4, 4), np.uint8), 7.0, 99)], None, [7.0]),
+    ],
+)
+def test_iterable_timestamps(items, fps, expected):
+    frames = list(open_source(iter(items), fps=fps))
+    np.testing.assert_allclose([f.timestamp for f in frames], expected)
+    assert [f.index for f in frames] == list(range(len(items)))
+
+
+def test_iterable_without_timestamps_uses_the_monotonic_clock():
+    def slow():
+        import time
+
+        for _ in range(3):
+            time.sleep(0.02)
+            yield np.zeros((4, 4), np.uint8)
+
+    stamps = [f.timestamp for f in IterableSource(slow())]
+    assert stamps == sorted(stamps) and stamps[-1] - stamps[0] >= 0.03
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: open_source(tmp / "missing.mp4"), "does not exist"),
+        (lambda tmp: open_source(_text_file(tmp, "fake.mp4")), "cannot be opened|no frame"),
+        (lambda tmp: open_source(tmp / "missing.jpg"), "does not exist"),
+        (lambda tmp: open_source(_empty_dir(tmp)), "holds no images"),
+        (lambda tmp: list(open_source([_text_file(tmp, "bad.png")])), "cannot be decoded"),
+        (lambda tmp: CameraSource(97), "camera 97 cannot be opened|delivered no frame"),
+        (lambda tmp: open_source(3.5), "source is a float"),
+        (lambda tmp: list(open_source([object()])), "must yield uint8 arrays"),
+        (lambda tmp: list(open_source([np.zeros((4, 4), np.float32)])), "float32 array"),
+        (
+            lambda tmp: list(
+                open_source(
+                    [(np.zeros((4, 4), np.uint8), 2.0)] + [(np.zeros((4, 4), np.uint8), 1.0)]
+                )
+            ),
+            "must not decrease",
+        ),
+    ],
+)
+def test_unreadable_sources_raise_source_error(tmp_path, make, message):
+    with pytest.raises(SourceError, match=message):
+        make(tmp_path)
+
+
+def _text_file(tmp, name):
+    path = tmp / name
+    path.write_text("this is not media")
+    return path
+
+
+def _empty_dir(tmp):
+    (tmp / "empty").mkdir()
+    return tmp / "empty"
+
+
+def test_arrays_of_frames(sample_bgr):
+    assert len(list(open_source(sample_bgr))) == 1
+    stack = np.stack([sample_bgr] * 3)
+    assert [f.timestamp for f in open_source(stack, fps=2.0)] == [0.0, 0.5, 1.0]
