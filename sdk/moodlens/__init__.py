@@ -25,6 +25,9 @@ from ._errors import (
 from ._faces import FaceFinderOptions
 from ._hookspecs import hookimpl
 from ._model import ModelInfo, default_model_path
+from ._plugins import PluginInfo, PluginManager, PluginStats, installed_plugins
+from ._sources import Frame, FrameSource, open_source
+from ._stream import MoodStream, MoodStreamOptions, StreamStats
 from ._types import (
     Box,
     Emotion,
@@ -43,19 +46,29 @@ __all__ = [
     "Face",
     "FaceDetectorError",
     "FaceFinderOptions",
+    "Frame",
+    "FrameSource",
     "InvalidImageError",
     "MissingDependencyError",
     "ModelError",
     "ModelInfo",
     "MoodChange",
     "MoodReading",
+    "MoodStream",
+    "MoodStreamOptions",
     "MoodlensError",
     "PluginError",
+    "PluginInfo",
+    "PluginManager",
+    "PluginStats",
     "SourceError",
     "StreamInfo",
+    "StreamStats",
     "StreamSummary",
     "TrackedFace",
     "__version__",
     "default_model_path",
     "hookimpl",
+    "installed_plugins",
+    "open_source",
 ]
