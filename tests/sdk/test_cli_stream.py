@@ -1,0 +1,282 @@
+"""`moodlens watch` and `moodlens plugins`, run as a user runs them (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ._stream_support import (
+    JSONL_PLUGIN,
+    env_with_path,
+    face_crop,
+    make_distribution,
+    read_jsonl,
+    write_clip,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A fake installed distribution with a recording plugin and one whose import is heavy."""
+    return make_distribution(
+        tmp_path_factory.mktemp("site"),
+        dist="moodlens-clitest",
+        version="0.3.1",
+        entry_points={"jsonl": "mlcli_jsonl:JsonlPlugin", "heavy": "mlcli_heavy:Heavy"},
+        modules={
+            "mlcli_jsonl": JSONL_PLUGIN,
+            "mlcli_heavy": (
+                "raise RuntimeError('mlcli_heavy must not be imported by a listing')\n"
+            ),
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, sample_bgr):
+    path = tmp_path_factory.mktemp("cli") / "clip.mp4"
+    return write_clip(path, face_crop(sample_bgr), frames=40, fps=20.0)
+
+
+def moodlens(*args, env, timeout=120):
+    return subprocess.run(
+        [sys.executable, "-m", "moodlens", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def test_plugins_lists_name_version_and_enabled_without_importing(site, tmp_path):
+    env = env_with_path(site)
+    config = tmp_path / "config.toml"
+    config.write_text('enabled = ["jsonl"]\n')
+    env["MOODLENS_CONFIG"] = str(config)
+    out = moodlens("plugins", env=env)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
+    assert "0.3.1" in rows["heavy"] and "moodlens-clitest" in rows["heavy"]
+    assert "not imported" in rows["heavy"]
+    assert rows["jsonl"].split()[3] == "yes" and rows["heavy"].split()[3] == "no"
+    assert "mood-journal" in rows and "spotify-playlist" in rows
+
+    data = {p["name"]: p for p in json.loads(moodlens("plugins", "--json", env=env).stdout)}
+    assert data["jsonl"]["enabled"] and data["jsonl"]["hooks"] is None
+
+    hooks = {
+        p["name"]: p for p in json.loads(moodlens("plugins", "--json", "--hooks", env=env).stdout)
+    }
+    assert hooks["jsonl"]["hooks"] == [
+        "moodlens_stream_started",
+        "moodlens_reading",
+        "moodlens_mood_changed",
+        "moodlens_stream_stopped",
+    ]
+    assert "must not be imported" in hooks["heavy"]["error"]
+
+
+def test_watch_video_with_progress_feeds_the_plugin(site, clip, tmp_path):
+    log = tmp_path / "events.jsonl"
+    out = moodlens(
+        "watch",
+        "--video",
+        clip,
+        "--plugin",
+        "jsonl",
+        "--set",
+        f"jsonl.path={log}",
+        "--progress",
+        env=env_with_path(site),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "100% 40/40 frames" in out.stderr and "[" + "#" * 30 + "]" in out.stderr
+    assert "mood: none -> happy" in out.stdout
+    events = read_jsonl(log)
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "stopped" and events[-1]["reason"] == "end"
+    assert [e["frame"] for e in events if e["kind"] == "reading"] == list(range(40))
+    assert any(e["kind"] == "changed" and e["current"] == "happy" for e in events)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["watch", "--video", "missing.mp4"], "does not exist"),
+        (["watch", "--camera", "97", "--no-plugins"], "camera 97"),
+        (["watch", "--video", "CLIP", "--plugin", "nope"], "no plugin named 'nope'"),
+        (["watch", "--video", "CLIP", "--plugin", "jsonl", "--set", "bad"], "PLUGIN.KEY=VALUE"),
+        (["watch", "--video", "CLIP", "--show"], "GUI support"),
+    ],
+)
+def test_watch_errors_exit_1_with_a_message(site, clip, args, message):
+    args = [str(clip) if a == "CLIP" else a for a in args]
+    out = moodlens(*args, env=env_with_path(site))
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert message in out.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_every_plugin_hears_it(site, tmp_path, sample_bgr):
+    """SIGINT mid-video: the good plugin's calls are complete and ordered; the bad one is off."""
+    clip = write_clip(tmp_path / "long.mp4", face_crop(sample_bgr), frames=120, fps=10.0)
+    good, slow, bad = tmp_path / "good.jsonl", tmp_path / "slow.jsonl", tmp_path / "bad.jsonl"
+    config = tmp_path / "config.toml"
+    # Three instances of one plugin class need three names: three entry points.
+    site2 = make_distribution(
+        tmp_path / "site2",
+        dist="moodlens-clitest-more",
+        version="1.0",
+        entry_points={"slow": "mlcli_more:Slow", "bad": "mlcli_more:Bad"},
+        modules={
+            "mlcli_more": (
+                "from mlcli_jsonl import JsonlPlugin\n"
+                "def Slow(path):\n    return JsonlPlugin(path, delay=0.3)\n"
+                "def Bad(path):\n    return JsonlPlugin(path, fail=True)\n"
+            )
+        },
+    )
+    config.write_text(
+        f'[plugins.jsonl]\npath = "{good}"\n[plugins.slow]\npath = "{slow}"\n'
+        f'[plugins.bad]\npath = "{bad}"\n'
+    )
+    env = env_with_path(site, site2)
+    env["MOODLENS_CONFIG"] = str(config)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "moodlens",
+            "watch",
+            "--video",
+            str(clip),
+            "--realtime",
+            "--plugin",
+            "bad",
+            "--plugin",
+            "slow",
+            "--plugin",
+            "jsonl",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while sum(e["kind"] == "reading" for e in read_jsonl(good)) < 15:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the stream never got going"
+        time.sleep(0.1)
+    assert proc.poll() is None, "the video ended before Ctrl-C; make it longer"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted:" in stderr and "plugin bad: disabled" in stderr
+
+    events = read_jsonl(good)
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "stopped" and kinds.count("stopped") == 1
+    assert events[-1]["reason"] == "interrupted"
+    frames = [e["frame"] for e in events if e["kind"] == "reading"]
+    assert frames == list(range(len(frames))) and len(frames) == events[-1]["frames"] < 120
+    changes = [e for e in events if e["kind"] == "changed"]
+    assert changes and changes[0]["current"] == "happy"
+
+    slow_events = read_jsonl(slow)
+    assert [e["kind"] for e in slow_events][-1] == "stopped"
+    assert [e for e in slow_events if e["kind"] == "changed"] == changes  # never coalesced
+    assert "'bad' raised in moodlens_stream_started" in stderr
+    assert read_jsonl(bad) == [{"kind": "stopped", "reason": "interrupted", "frames": len(frames)}]
+
+
+@pytest.mark.slow
+def test_plugin_hello_installs_into_a_fresh_venv_and_is_found_by_name(tmp_path, sample_path):
+    """examples/plugin_hello as a user installs it: its own distribution, its entry point."""
+    source = shutil.copytree(REPO / "examples" / "plugin_hello", tmp_path / "plugin_hello")
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        check=True,
+    )
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr
+    env = dict(os.environ, MOODLENS_CONFIG=str(tmp_path / "none.toml"))
+    listed = subprocess.run(
+        [str(python), "-m", "moodlens", "plugins", "--json", "--hooks"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    hello = {p["name"]: p for p in json.loads(listed.stdout)}["hello"]
+    assert (hello["distribution"], hello["version"]) == ("moodlens-hello", "0.1.0")
+    assert hello["hooks"] == [
+        "moodlens_stream_started",
+        "moodlens_mood_changed",
+        "moodlens_stream_stopped",
+    ]
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(4):
+        shutil.copy(sample_path, images / f"{i}.jpg")
+    out = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "moodlens",
+            "watch",
+            "--images",
+            str(images),
+            "--plugin",
+            "hello",
+            "--set",
+            'hello.greeting="hi"',
+            "--hold",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"hi, {images}!" in out.stdout
+    assert "hi, happy at 0.0s" in out.stdout
+    assert "goodbye after 4 frames (end)" in out.stdout
+    # Not installed in this environment: the same name is unknown here.
+    here = subprocess.run(
+        [sys.executable, "-m", "moodlens", "watch", "--images", str(images), "--plugin", "hello"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert here.returncode == 1 and "no plugin named 'hello'" in here.stderr
