@@ -1,0 +1,96 @@
+"""Stream frame rate with and without near-box tracking, side by side in one run.
+
+Writes a clip of the bundled sample face drifting over a background (with a
+stretch without a face), then runs MoodStream over it with ``tracking=True``
+(search near known faces, full search every ``detect_every`` frames) and with
+``tracking=False`` (full search every frame), alternating runs so that load on the
+machine hits both alike. Prints medians.
+
+    python benchmarks/bench_stream.py [--frames 150] [--size 640x480] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+from moodlens import EmotionDetector, MoodStream, MoodStreamOptions
+
+
+def write_clip(path: Path, frames: int, width: int, height: int) -> Path:
+    sample = cv2.imread(str(resources.files("moodlens.samples").joinpath("astronaut.jpg")))
+    face = cv2.resize(sample[30:210, 140:310], (150, 160), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(0)
+    background = rng.integers(60, 160, (height, width, 3), dtype=np.uint8)
+    background = cv2.GaussianBlur(background, (0, 0), 3)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (width, height))
+    for i in range(frames):
+        image = background.copy()
+        if not frames * 0.45 <= i < frames * 0.5:  # the face leaves for a moment
+            x = 20 + (i * 3) % (width - 190)
+            y = (height - 160) // 2 + int(10 * np.sin(i / 8))
+            image[y : y + 160, x : x + 150] = face
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def run(clip: Path, detector: EmotionDetector, tracking: bool, detect_every: int) -> dict:
+    options = MoodStreamOptions(tracking=tracking, detect_every=detect_every)
+    start = time.perf_counter()
+    with MoodStream(clip, detector=detector, options=options) as stream:
+        faces = sum(len(r.faces) for r in stream)
+    elapsed = time.perf_counter() - start
+    stats = stream.stats
+    return {
+        "fps": stats.frames / elapsed,
+        "full": stats.full_detections,
+        "near": stats.near_detections,
+        "faces": faces,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--frames", type=int, default=150)
+    p.add_argument("--size", default="640x480")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--detect-every", type=int, default=10)
+    p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads")
+    args = p.parse_args()
+    width, height = map(int, args.size.lower().split("x"))
+    with tempfile.TemporaryDirectory() as tmp, EmotionDetector(threads=args.threads) as detector:
+        clip = write_clip(Path(tmp) / "bench.mp4", args.frames, width, height)
+        run(clip, detector, True, args.detect_every)  # warm-up
+        results: dict[bool, list[dict]] = {True: [], False: []}
+        for _ in range(args.repeats):
+            for tracking in (True, False):
+                results[tracking].append(run(clip, detector, tracking, args.detect_every))
+    print(
+        f"{args.frames} frames {width}x{height}, median of {args.repeats} runs, "
+        f"ONNX Runtime threads={args.threads}, cv2 threads={cv2.getNumThreads()}"
+    )
+    print(f"{'mode':<34}{'fps':>8}{'full searches':>15}{'near searches':>15}{'faces':>8}")
+    for tracking, label in (
+        (True, f"tracking (full every {args.detect_every})"),
+        (False, "full detection every frame"),
+    ):
+        rows = results[tracking]
+        fps = statistics.median(r["fps"] for r in rows)
+        print(
+            f"{label:<34}{fps:8.1f}{rows[0]['full']:>15}{rows[0]['near']:>15}{rows[0]['faces']:>8}"
+        )
+    speedup = statistics.median(r["fps"] for r in results[True]) / statistics.median(
+        r["fps"] for r in results[False]
+    )
+    print(f"speed-up from tracking: x{speedup:.2f}")
+
+
+if __name__ == "__main__":
+    main()
