@@ -307,7 +307,8 @@ class MoodStream:
     @property
     def source(self) -> FrameSource:
         """The opened frame source."""
-        assert self._source is not None
+        if self._source is None:
+            raise MoodlensError("this MoodStream has no source; it failed while opening.")
         return self._source
 
     @property
