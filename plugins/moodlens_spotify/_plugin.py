@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,12 @@ class SpotifyPlaylistPlugin:
             if session is not None and hasattr(session, "close"):
                 session.close()
         self._owned_client = False
+
+    def _apply_now(self, mood: Emotion) -> None:
+        """Builds (and unless dry-run, writes) the playlist for ``mood`` now, as the CLI does."""
+        with self._lock:
+            self._pending = MoodChange(None, None, mood, 0.0, datetime.now(timezone.utc), 1.0)
+            self._apply(self._pending)
 
     # -- the work -----------------------------------------------------------------------------
     def _waiting_reason(self) -> str:
