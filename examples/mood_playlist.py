@@ -1,0 +1,94 @@
+"""Mood playlist: watch a video (or a camera) and turn the steady mood into a Spotify playlist.
+
+Dry-run by default: no account is needed, and it prints the playlist it would
+build (with a login, from real search results; without one, the searches it
+would run). ``--apply`` writes the private playlist to your account after
+``moodlens spotify login``.
+
+    python examples/mood_playlist.py --make-clip clip.mp4     # a short clip of the sample face
+    python examples/mood_playlist.py --video clip.mp4 --dry-run
+    python examples/mood_playlist.py --camera 0 --strategy lift --target happy --apply
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib import resources
+from pathlib import Path
+
+from moodlens import MoodlensError, MoodStream
+from moodlens_spotify import SpotifyPlaylistPlugin
+
+
+def make_clip(path: Path, seconds: float = 3.0, fps: float = 10.0) -> Path:
+    """Writes a short video of the bundled sample face, drifting a little each frame."""
+    import cv2
+    import numpy as np
+
+    sample = resources.files("moodlens.samples").joinpath("astronaut.jpg")
+    image = cv2.imread(str(sample))
+    h, w = image.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    if not writer.isOpened():
+        raise SystemExit(f"cannot write {path} (no mp4v encoder in this OpenCV?)")
+    for i in range(int(seconds * fps)):
+        drift = np.float32([[1, 0, i % 5], [0, 1, 0]])  # a few pixels, like a hand-held camera
+        writer.write(cv2.warpAffine(image, drift, (w, h)))
+    writer.release()
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--video", type=Path, help="a video file")
+    src.add_argument("--camera", type=int, help="a camera index")
+    src.add_argument("--make-clip", type=Path, metavar="PATH", help="write a sample clip and stop")
+    p.add_argument("--apply", action="store_true", help="write the playlist (needs a login)")
+    p.add_argument("--dry-run", action="store_true", help="print only (the default)")
+    p.add_argument("--strategy", choices=["match", "lift"], default="match")
+    p.add_argument("--target", default="happy", help="where 'lift' ends")
+    p.add_argument("--size", type=int, default=15)
+    p.add_argument("--interval", type=float, default=60.0, help="seconds between updates")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.make_clip:
+        print(f"wrote {make_clip(args.make_clip)}")
+        return 0
+    if args.apply and args.dry_run:
+        p.error("--apply and --dry-run contradict each other")
+
+    try:
+        plugin = SpotifyPlaylistPlugin(
+            dry_run=not args.apply, strategy=args.strategy, target=args.target,
+            size=args.size, interval=args.interval,
+        )
+        source = str(args.video) if args.video is not None else args.camera
+        mood = None
+        with MoodStream(source, plugins=[plugin]) as stream:
+            for reading in stream:
+                if reading.mood != mood and reading.mood is not None:
+                    print(f"{reading.timestamp:7.2f}s  scene mood: {reading.mood.value}")
+                mood = reading.mood
+    except MoodlensError as exc:
+        print(f"mood_playlist: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if "plugin" in locals():
+            plugin.close()
+    if not plugin.plans:
+        print("no steady mood was found, so no playlist was built")
+        return 0
+    for plan in plugin.plans:
+        print(("would build " if not args.apply else "built ") + plan.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
