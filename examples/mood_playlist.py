@@ -54,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interval", type=float, default=60.0, help="seconds between updates")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if args.make_clip:
         print(f"wrote {make_clip(args.make_clip)}")
         return 0
@@ -64,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         plugin = SpotifyPlaylistPlugin(
-            dry_run=not args.apply, strategy=args.strategy, target=args.target,
-            size=args.size, interval=args.interval,
+            dry_run=not args.apply,
+            strategy=args.strategy,
+            target=args.target,
+            size=args.size,
+            interval=args.interval,
         )
         source = str(args.video) if args.video is not None else args.camera
         mood = None

@@ -115,7 +115,9 @@ class WebApi:
     def playlist_items(self, playlist_id: str, *, offset: int = 0) -> dict[str, Any]:
         """GET /playlists/{id}/items (the user's own playlists): items carry ``item``."""
         return self._call(
-            "GET", f"playlists/{playlist_id}/items", params={"limit": 50, "offset": offset},
+            "GET",
+            f"playlists/{playlist_id}/items",
+            params={"limit": 50, "offset": offset},
             expect=dict,
         )
 
@@ -135,7 +137,9 @@ class WebApi:
     def play(self, context_uri: str, device_id: str) -> None:
         """PUT /me/player/play?device_id=...: plays a playlist from its start (Premium)."""
         self._call(
-            "PUT", "me/player/play", params={"device_id": device_id},
+            "PUT",
+            "me/player/play",
+            params={"device_id": device_id},
             body={"context_uri": context_uri, "offset": {"position": 0}},
         )
 
@@ -180,7 +184,9 @@ class WebApi:
                 if status is not None and status < 500:
                     raise SpotifyApiError(
                         f"{method} /{path} failed with {status}: {exc.msg}",
-                        status=status, transient=False, reason=exc.reason,
+                        status=status,
+                        transient=False,
+                        reason=exc.reason,
                     ) from exc
                 problem: str = f"server error {status}"
                 last: Exception = exc
@@ -197,14 +203,15 @@ class WebApi:
             if attempt >= self.max_attempts:
                 raise SpotifyApiError(
                     f"{method} /{path}: {problem} after {attempt} tries",
-                    status=status_seen, transient=True,
+                    status=status_seen,
+                    transient=True,
                 ) from last
             wait = min(self.max_wait, self._backoff * 2 ** (attempt - 1))
             logger.info("%s %s: %s, retry %d in %.2f s", method, path, problem, attempt, wait)
             self._sleep(wait)
 
     def _refresh(self) -> None:
-        manager = getattr(self.client, "auth_manager", None)
+        manager: Any = getattr(self.client, "auth_manager", None)
         cache = getattr(manager, "cache_handler", None)
         token = cache.get_cached_token() if cache is not None else None
         if not token or not token.get("refresh_token"):
@@ -220,28 +227,31 @@ class WebApi:
         except self._network_error as exc:
             raise SpotifyApiError(
                 f"cannot refresh the Spotify login: network error ({exc})",
-                status=None, transient=True,
+                status=None,
+                transient=True,
             ) from exc
 
 
 def _auth_error(exc: Exception) -> SpotifyAuthError | SpotifyApiError:
     error = getattr(exc, "error", None)
     if error in ("login_required", "invalid_grant", "invalid_client", "invalid_request"):
-        return SpotifyAuthError(f"Spotify login is not usable ({exc}); run `moodlens spotify login`.")
+        return SpotifyAuthError(
+            f"Spotify login is not usable ({exc}); run `moodlens spotify login`."
+        )
     # the accounts service failed (5xx, HTML instead of JSON): may work later
     return SpotifyApiError(f"cannot refresh the Spotify login ({exc})", status=None, transient=True)
 
 
 def _disable_status_retries(client: Any) -> None:
     """Turns off urllib3 status retries on the client's session: they sleep out Retry-After."""
-    session = getattr(client, "_session", None)
+    session: Any = getattr(client, "_session", None)
     adapters = getattr(session, "adapters", None)
     if not adapters:
         return
     import requests
 
     for prefix, adapter in list(adapters.items()):
-        retries = getattr(adapter, "max_retries", None)
+        retries: Any = getattr(adapter, "max_retries", None)
         if getattr(retries, "status_forcelist", None) and (retries.total or retries.status):
             logger.info(
                 "turning off urllib3 status retries on the given spotipy client (%s): they can "

@@ -159,8 +159,15 @@ def _check_redirect(uri: str) -> tuple[str, int, str]:
             "'localhost'); register exactly that URI in your Spotify app's settings."
         )
     if not parts.port:
-        raise SpotifyError(f"redirect URI {uri!r} needs a port, e.g. http://127.0.0.1:8888/callback")
+        raise SpotifyError(
+            f"redirect URI {uri!r} needs a port, e.g. http://127.0.0.1:8888/callback"
+        )
     return host, parts.port, parts.path or "/"
+
+
+class _LoginServer(HTTPServer):
+    expected_path: str = "/"
+    query: dict[str, str] | None = None
 
 
 class _Callback(BaseHTTPRequestHandler):
@@ -212,7 +219,7 @@ def login(
     manager = make_auth_manager(settings, interactive=True)
     state = secrets.token_urlsafe(16)
     try:
-        server = HTTPServer((host, port), _Callback)
+        server = _LoginServer((host, port), _Callback)
     except OSError as exc:
         raise SpotifyError(
             f"cannot listen on {host}:{port} for the login redirect ({exc}); free the port "
@@ -234,10 +241,13 @@ def login(
     if query is None:
         raise SpotifyAuthError(f"no answer from Spotify within {timeout:.0f} s; run login again.")
     if query.get("state") != state:
-        raise SpotifyAuthError("the login answer's state did not match (a stale or forged redirect)")
+        raise SpotifyAuthError(
+            "the login answer's state did not match (a stale or forged redirect)"
+        )
     if "code" not in query:
         raise SpotifyAuthError(
-            f"Spotify did not authorize moodlens ({query.get('error', 'no code')}); run login again."
+            f"Spotify did not authorize moodlens ({query.get('error', 'no code')}); "
+            "run login again."
         )
     try:
         manager.get_access_token(code=query["code"], check_cache=False)

@@ -32,11 +32,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="moodlens config file (default: the user's)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what is sent to Spotify")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    login = sub.add_parser("login", help="log in once (Authorization Code with PKCE, in the browser)")
+    login = sub.add_parser(
+        "login", help="log in once (Authorization Code with PKCE, in the browser)"
+    )
     login.add_argument("--client-id", help="your Spotify app's client ID (or SPOTIPY_CLIENT_ID)")
-    login.add_argument("--redirect-uri", help="as registered in the app (http://127.0.0.1:PORT/callback)")
-    login.add_argument("--no-browser", action="store_true", help="print the URL instead of opening it")
-    login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser")
+    login.add_argument(
+        "--redirect-uri", help="as registered in the app (http://127.0.0.1:PORT/callback)"
+    )
+    login.add_argument(
+        "--no-browser", action="store_true", help="print the URL instead of opening it"
+    )
+    login.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the browser"
+    )
     sub.add_parser("status", help="show the login, scopes and the managed playlist")
     sub.add_parser("logout", help="delete the cached tokens")
     sub.add_parser("config", help="print the effective settings (defaults included) as JSON")
@@ -45,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--strategy", choices=["match", "lift"])
     plan.add_argument("--target", help="where 'lift' ends (default: the config's, else happy)")
     plan.add_argument("--size", type=int)
-    plan.add_argument("--offline", action="store_true", help="do not search: list the searches only")
+    plan.add_argument(
+        "--offline", action="store_true", help="do not search: list the searches only"
+    )
     plan.add_argument("--apply", action="store_true", help="also write it to your playlist")
     return p
 
@@ -87,7 +97,10 @@ def _login(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     path = settings.state_dir / "token.json"
-    print(f"client ID:    {settings.resolved_client_id or '(none: set client_id or SPOTIPY_CLIENT_ID)'}")
+    print(
+        "client ID:   ",
+        settings.resolved_client_id or "(none: set client_id or SPOTIPY_CLIENT_ID)",
+    )
     print(f"redirect URI: {settings.redirect_uri}")
     print(f"scopes:       {' '.join(settings.scopes())}")
     if not path.is_file():
@@ -103,7 +116,10 @@ def _status(args: argparse.Namespace) -> int:
     granted = set(str(token.get("scope", "")).split())
     missing = [s for s in settings.scopes() if s not in granted]
     print(f"login:        {path} (mode {mode:o}{', TOO OPEN' if mode & 0o077 else ''})")
-    print(f"access token: {'valid for %d min' % (left // 60) if left > 0 else 'expired (refreshed on use)'}")
+    print(
+        "access token:",
+        f"valid for {left // 60} min" if left > 0 else "expired (refreshed on use)",
+    )
     if missing:
         print(f"missing scopes: {' '.join(missing)}; run `moodlens spotify login` again")
     state = settings.state_dir / "playlist.json"
@@ -136,8 +152,11 @@ def _plan(args: argparse.Namespace) -> int:
     settings = _settings(args, strategy=args.strategy, target=args.target, size=args.size)
     logged_in = (settings.state_dir / "token.json").is_file()
     if args.apply and (args.offline or not logged_in):
-        print("moodlens spotify: error: --apply needs a login (run `moodlens spotify login`) "
-              "and no --offline", file=sys.stderr)
+        print(
+            "moodlens spotify: error: --apply needs a login (run `moodlens spotify login`) "
+            "and no --offline",
+            file=sys.stderr,
+        )
         return 1
     client = None
     if logged_in and not args.offline:
@@ -153,8 +172,10 @@ def _plan(args: argparse.Namespace) -> int:
     finally:
         plugin.close()
     if not plugin.plans:
-        print("moodlens spotify: error: the playlist could not be built; see the log above",
-              file=sys.stderr)
+        print(
+            "moodlens spotify: error: the playlist could not be built; see the log above",
+            file=sys.stderr,
+        )
         return 1
     print(plugin.plans[-1].describe())
     if args.apply:

@@ -254,7 +254,9 @@ class SpotifySettings:
             )
         set_(self, "seed_from", tuple(dict.fromkeys(seeds)))
         if self.market is not None and not isinstance(self.market, str):
-            raise SpotifyError(f"market must be a country code, 'from_token' or unset, got {self.market!r}")
+            raise SpotifyError(
+                f"market must be a country code, 'from_token' or unset, got {self.market!r}"
+            )
         if self.client_id is not None and not isinstance(self.client_id, str):
             raise SpotifyError(f"client_id must be a string, got {self.client_id!r}")
         if self.cache_dir is not None:
@@ -272,7 +274,8 @@ class SpotifySettings:
         unknown = sorted(set(settings) - known)
         if unknown:
             raise SpotifyError(
-                f"unknown Spotify setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                f"unknown Spotify setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
             )
         values = dict(settings)
         if "moods" in values:

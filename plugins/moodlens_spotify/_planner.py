@@ -119,7 +119,9 @@ class PlaylistPlan:
         return "\n".join(lines)
 
 
-def mood_path(start: Emotion, target: Emotion, steps: int, moods: Iterable[Emotion] = Emotion) -> tuple[Emotion, ...]:
+def mood_path(
+    start: Emotion, target: Emotion, steps: int, moods: Iterable[Emotion] = Emotion
+) -> tuple[Emotion, ...]:
     """The moods a ``lift`` playlist passes through, from ``start`` to ``target``.
 
     Args:
@@ -165,14 +167,16 @@ def parse_track(obj: Any) -> Track | None:
         return None
     if obj.get("is_playable") is False:
         return None
-    name = obj.get("name") if isinstance(obj.get("name"), str) else ""
-    artists = obj.get("artists") if isinstance(obj.get("artists"), list) else []
-    names = tuple(a["name"] for a in artists if isinstance(a, Mapping) and isinstance(a.get("name"), str))
+    name = str(obj["name"]) if isinstance(obj.get("name"), str) else ""
+    artists: list[Any] = obj["artists"] if isinstance(obj.get("artists"), list) else []
+    names = tuple(
+        a["name"] for a in artists if isinstance(a, Mapping) and isinstance(a.get("name"), str)
+    )
     return Track(uri, name, names)
 
 
 def _page_tracks(page: Any, wrapper: str | None) -> tuple[list[Track], bool]:
-    """The tracks of a page (``items``, each wrapped in ``wrapper`` when given) and whether more follow."""
+    """A page's tracks (each item wrapped in ``wrapper`` when given) and whether more follow."""
     if not isinstance(page, Mapping) or not isinstance(page.get("items"), list):
         return [], False
     tracks = []
@@ -203,8 +207,9 @@ class Planner:
         SpotifyApiError, SpotifyAuthError: a failure the caller should defer on.
     """
 
-    def __init__(self, settings: SpotifySettings, api: Any | None) -> None:
-        self.settings, self.api = settings, api
+    def __init__(self, settings: SpotifySettings, api: Any) -> None:
+        self.settings = settings
+        self.api: Any = api  # a WebApi, or None
         self._artists: tuple[str, ...] | None = None
 
     def forget(self) -> None:
@@ -224,11 +229,13 @@ class Planner:
         seen_keys: set[tuple[str, str]] = set()
         stages: list[Stage] = []
         leftovers: list[Track] = []
-        for stage_mood, wanted in zip(path, sizes):
+        for stage_mood, wanted in zip(path, sizes, strict=True):
             target = s.moods[stage_mood]
             queries = target.search_queries()
             if artists and s.seed_artists and target.words:
-                queries += tuple(f'{target.words[0]} artist:"{a}"' for a in artists[: s.seed_artists])
+                queries += tuple(
+                    f'{target.words[0]} artist:"{a}"' for a in artists[: s.seed_artists]
+                )
             chosen: list[Track] = []
 
             def take(candidates: Iterable[Track], limit: int, sink: list[Track] = chosen) -> None:
@@ -246,7 +253,9 @@ class Planner:
                 for playlist_id in target.playlist_ids:
                     take(self._playlist_tracks(playlist_id), wanted)
                 found = self._search(queries, wanted - len(chosen), seen_uris, seen_keys)
-                ranked = sorted(found, key=lambda t: not (known & {a.casefold() for a in t.artists}))
+                ranked = sorted(
+                    found, key=lambda t: not (known & {a.casefold() for a in t.artists})
+                )
                 take(ranked, wanted)
                 leftovers += [t for t in ranked if t.uri not in seen_uris]
             stages.append(Stage(stage_mood, wanted, queries, tuple(chosen)))
@@ -266,7 +275,11 @@ class Planner:
 
     # -- sources ------------------------------------------------------------------------------
     def _search(
-        self, queries: Sequence[str], wanted: int, seen_uris: set[str], seen_keys: set[tuple[str, str]]
+        self,
+        queries: Sequence[str],
+        wanted: int,
+        seen_uris: set[str],
+        seen_keys: set[tuple[str, str]],
     ) -> list[Track]:
         """Search pages, a page of every query per round, until ``wanted`` new tracks are found."""
         per_query: list[list[Track]] = [[] for _ in queries]
@@ -275,15 +288,15 @@ class Planner:
             if not open_queries or wanted <= 0:
                 break
             for i in list(open_queries):
-                result = self.api.search(
-                    queries[i], offset=page * 10, market=self.settings.market
-                )
+                result = self.api.search(queries[i], offset=page * 10, market=self.settings.market)
                 tracks, more = _page_tracks(result.get("tracks"), None)
                 per_query[i] += tracks
                 if not more:
                     open_queries.remove(i)
             new = {
-                t.key for t in _round_robin(per_query) if t.uri not in seen_uris and t.key not in seen_keys
+                t.key
+                for t in _round_robin(per_query)
+                if t.uri not in seen_uris and t.key not in seen_keys
             }
             if len(new) >= wanted:
                 break

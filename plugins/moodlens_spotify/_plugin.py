@@ -6,8 +6,8 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from moodlens import Emotion, MoodChange, MoodReading, StreamInfo, StreamSummary
 from ._config import SpotifySettings
 from ._deps import require_spotipy
 from ._errors import RateLimitedError, SpotifyApiError, SpotifyAuthError, SpotifyError
-from ._planner import PlaylistPlan, Planner
+from ._planner import Planner, PlaylistPlan
 
 __all__ = ["SpotifyPlaylistPlugin"]
 
@@ -159,7 +159,8 @@ class SpotifyPlaylistPlugin:
             if self._pending is not None:
                 logger.info(
                     "scene mood %s replaces %s, which was still waiting",
-                    change.current, self._pending.current,
+                    change.current,
+                    self._pending.current,
                 )
             self._pending = change
             self._pump(stopping=False)
@@ -172,7 +173,8 @@ class SpotifyPlaylistPlugin:
             if self._pending is not None:
                 logger.warning(
                     "stream stopped with scene mood %s not yet in the playlist: %s",
-                    self._pending.current, self._waiting_reason(),
+                    self._pending.current,
+                    self._waiting_reason(),
                 )
 
     def close(self) -> None:
@@ -194,7 +196,9 @@ class SpotifyPlaylistPlugin:
         wait = self._not_before - self._clock()
         if wait > 0:
             return f"Spotify failed or asked to wait; next try was due in {wait:.0f} s"
-        return f"the interval of {self.settings.interval:.0f} s since the last update had not passed"
+        return (
+            f"the interval of {self.settings.interval:.0f} s since the last update had not passed"
+        )
 
     def _pump(self, *, stopping: bool) -> None:
         change = self._pending
@@ -241,8 +245,11 @@ class SpotifyPlaylistPlugin:
         self._not_before = self._clock() + seconds
         level = logging.ERROR if isinstance(exc, SpotifyAuthError) else logging.WARNING
         logger.log(
-            level, "scene mood %s not applied yet (%s); trying again in %.0f s",
-            self._pending.current if self._pending else None, exc, seconds,
+            level,
+            "scene mood %s not applied yet (%s); trying again in %.0f s",
+            self._pending.current if self._pending else None,
+            exc,
+            seconds,
         )
 
     def _write(self, plan: PlaylistPlan) -> None:
@@ -260,7 +267,10 @@ class SpotifyPlaylistPlugin:
             api.replace_items(playlist_id, plan.uris)
         logger.info(
             "playlist %r (%s) now has %d tracks for mood %s",
-            plan.name, playlist_id, len(plan.uris), plan.mood,
+            plan.name,
+            playlist_id,
+            len(plan.uris),
+            plan.mood,
         )
         if self.settings.play:
             self._play(playlist_id)
@@ -325,8 +335,11 @@ class SpotifyPlaylistPlugin:
                 return
             devices = api.devices().get("devices")
             active = [
-                d for d in devices or []
-                if isinstance(d, dict) and d.get("is_active") and not d.get("is_restricted")
+                d
+                for d in devices or []
+                if isinstance(d, dict)
+                and d.get("is_active")
+                and not d.get("is_restricted")
                 and isinstance(d.get("id"), str)
             ]
             if not active:

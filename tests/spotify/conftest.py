@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from moodlens import Emotion, MoodChange
 
 from .fake_spotify import FakeSpotify
@@ -58,13 +57,28 @@ def settings_kwargs(fake: FakeSpotify, tmp_path: Path) -> dict:
     }
 
 
-def write_token(cache_dir: Path, *, access: str = "valid-token", refresh: str = "refresh-1",
-                expires_in: float = 3600, scope: str = FULL_SCOPE) -> Path:
+def write_token(
+    cache_dir: Path,
+    *,
+    access: str = "valid-token",
+    refresh: str = "refresh-1",
+    expires_in: float = 3600,
+    scope: str = FULL_SCOPE,
+) -> Path:
     path = Path(cache_dir) / "token.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-                                "expires_in": expires_in, "expires_at": int(time.time() + expires_in),
-                                "scope": scope}))
+    path.write_text(
+        json.dumps(
+            {
+                "access_token": access,
+                "refresh_token": refresh,
+                "token_type": "Bearer",
+                "expires_in": expires_in,
+                "expires_at": int(time.time() + expires_in),
+                "scope": scope,
+            }
+        )
+    )
     path.chmod(0o600)
     return path
 
@@ -101,8 +115,9 @@ def sleeps() -> list[float]:
     return []
 
 
-def change(current: str | None, previous: str | None = None, *, at: float = 0.0,
-           face_id: int | None = None) -> MoodChange:
+def change(
+    current: str | None, previous: str | None = None, *, at: float = 0.0, face_id: int | None = None
+) -> MoodChange:
     return MoodChange(
         face_id=face_id,
         previous=Emotion(previous) if previous else None,

@@ -21,8 +21,14 @@ from urllib.parse import urlencode
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-USER = {"id": "testuser", "display_name": "Test User", "country": "SE", "product": "premium",
-        "type": "user", "uri": "spotify:user:testuser"}
+USER = {
+    "id": "testuser",
+    "display_name": "Test User",
+    "country": "SE",
+    "product": "premium",
+    "type": "user",
+    "uri": "spotify:user:testuser",
+}
 RESULTS_PER_QUERY = 25
 
 # (method or None for any, path regex) of endpoints closed to new apps.
@@ -69,11 +75,22 @@ def _id(seed: str) -> str:
 def track(name: str, artist: str, *, seed: str | None = None) -> dict[str, Any]:
     tid = _id(seed or f"{artist}/{name}")
     return {
-        "id": tid, "uri": f"spotify:track:{tid}", "type": "track", "name": name,
-        "artists": [{"id": _id(artist), "name": artist, "type": "artist",
-                     "uri": f"spotify:artist:{_id(artist)}"}],
+        "id": tid,
+        "uri": f"spotify:track:{tid}",
+        "type": "track",
+        "name": name,
+        "artists": [
+            {
+                "id": _id(artist),
+                "name": artist,
+                "type": "artist",
+                "uri": f"spotify:artist:{_id(artist)}",
+            }
+        ],
         "album": {"id": _id("album" + name), "name": f"{name} (album)", "album_type": "album"},
-        "duration_ms": 200_000, "explicit": False, "is_playable": True,
+        "duration_ms": 200_000,
+        "explicit": False,
+        "is_playable": True,
         "external_urls": {"spotify": f"https://open.spotify.com/track/{tid}"},
     }
 
@@ -82,7 +99,9 @@ SHARED = track("Everywhere Song", "Omnipresent")  # found by every search
 # The same song released twice (single and album): two URIs, one name and artist.
 TWIN_A = track("Twin Song", "Twins", seed="twin-single")
 TWIN_B = track("Twin Song", "Twins", seed="twin-album")
-TOP = [track(f"Top hit {i}", artist) for i, artist in enumerate(["Robyn", "Robyn", "Lykke Li", "ABBA"])]
+TOP = [
+    track(f"Top hit {i}", artist) for i, artist in enumerate(["Robyn", "Robyn", "Lykke Li", "ABBA"])
+]
 
 
 def search_results(q: str) -> list[dict[str, Any]]:
@@ -120,8 +139,16 @@ class FakeSpotify:
             self.refresh_tokens: set[str] = {"refresh-1"}
             self.playlists: dict[str, dict[str, Any]] = {}
             self.user = dict(USER)
-            self.devices = [{"id": "dev-1", "is_active": True, "is_restricted": False,
-                             "name": "Kitchen", "type": "Speaker", "volume_percent": 50}]
+            self.devices = [
+                {
+                    "id": "dev-1",
+                    "is_active": True,
+                    "is_restricted": False,
+                    "name": "Kitchen",
+                    "type": "Speaker",
+                    "volume_percent": 50,
+                }
+            ]
             self.codes: dict[str, dict[str, str]] = {}
             self.playing: list[dict[str, Any]] = []
             self._counter = 0
@@ -131,8 +158,16 @@ class FakeSpotify:
         self._server.server_close()
 
     # -- test helpers ---------------------------------------------------------------------------
-    def fail(self, path: str, status: int, *, method: str | None = None, times: int = 1,
-             retry_after: float | None = None, body: str | None = None) -> None:
+    def fail(
+        self,
+        path: str,
+        status: int,
+        *,
+        method: str | None = None,
+        times: int = 1,
+        retry_after: float | None = None,
+        body: str | None = None,
+    ) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         with self._lock:
             self.faults.append(Fault(method, path, status, times, headers, body))
@@ -144,13 +179,22 @@ class FakeSpotify:
     def own_playlist(self, name: str, tracks: list[dict[str, Any]], owner: str = "testuser") -> str:
         pid = _id(f"own-{name}")
         with self._lock:
-            self.playlists[pid] = {"id": pid, "name": name, "owner": owner, "public": False,
-                                   "collaborative": False, "description": "", "items": [t["uri"] for t in tracks],
-                                   "objects": {t["uri"]: t for t in tracks}}
+            self.playlists[pid] = {
+                "id": pid,
+                "name": name,
+                "owner": owner,
+                "public": False,
+                "collaborative": False,
+                "description": "",
+                "items": [t["uri"] for t in tracks],
+                "objects": {t["uri"]: t for t in tracks},
+            }
         return pid
 
     def api_calls(self) -> list[tuple[str, str, dict[str, str], Any]]:
-        return [(r.method, r.path, r.query, r.body) for r in self.requests if r.path.startswith("/v1/")]
+        return [
+            (r.method, r.path, r.query, r.body) for r in self.requests if r.path.startswith("/v1/")
+        ]
 
     def removed_calls(self) -> list[Recorded]:
         return [r for r in self.requests if _is_removed(r.method, r.path)]
@@ -175,10 +219,16 @@ class FakeSpotify:
 
     def _fault(self, rec: Recorded) -> Response | None:
         for fault in self.faults:
-            if fault.times > 0 and (fault.method in (None, rec.method)) and re.fullmatch(fault.path, rec.path):
+            if (
+                fault.times > 0
+                and (fault.method in (None, rec.method))
+                and re.fullmatch(fault.path, rec.path)
+            ):
                 fault.times -= 1
                 if fault.body is not None:
-                    return Response(fault.body, fault.status, headers=fault.headers, mimetype="application/json")
+                    return Response(
+                        fault.body, fault.status, headers=fault.headers, mimetype="application/json"
+                    )
                 return _error(fault.status, "injected fault", headers=fault.headers)
         return None
 
@@ -198,7 +248,7 @@ class FakeSpotify:
             return fault
         if _is_removed(method, path):
             return _error(404, "Service not found (removed for new apps)")
-        route = path[len("/v1/"):]
+        route = path[len("/v1/") :]
         if method == "GET" and route == "me":
             return _json(self.user)
         if method == "GET" and route == "search":
@@ -218,9 +268,13 @@ class FakeSpotify:
             return _json({"devices": self.devices})
         if method == "PUT" and route == "me/player/play":
             if self.user.get("product") != "premium":
-                return _error(403, "Player command failed: Premium required", reason="PREMIUM_REQUIRED")
+                return _error(
+                    403, "Player command failed: Premium required", reason="PREMIUM_REQUIRED"
+                )
             if not any(d["id"] == rec.query.get("device_id") for d in self.devices):
-                return _error(404, "Player command failed: No active device found", reason="NO_ACTIVE_DEVICE")
+                return _error(
+                    404, "Player command failed: No active device found", reason="NO_ACTIVE_DEVICE"
+                )
             self.playing.append(rec.body)
             return Response(status=204)
         return _error(404, "Service not found")
@@ -234,12 +288,23 @@ class FakeSpotify:
             return _error(400, "Invalid limit")  # the 2026 development-mode maximum
         offset = int(rec.query.get("offset", 0))
         items = search_results(q)
-        page = items[offset:offset + limit]
+        page = items[offset : offset + limit]
         nxt = None
         if offset + limit < len(items):
             nxt = f"{self.url}/v1/search?{urlencode({'q': q, 'type': 'track', 'offset': offset + limit, 'limit': limit})}"
-        return _json({"tracks": {"href": "", "items": page, "limit": limit, "offset": offset,
-                                 "next": nxt, "previous": None, "total": len(items)}})
+        return _json(
+            {
+                "tracks": {
+                    "href": "",
+                    "items": page,
+                    "limit": limit,
+                    "offset": offset,
+                    "next": nxt,
+                    "previous": None,
+                    "total": len(items),
+                }
+            }
+        )
 
     def _create_playlist(self, rec: Recorded) -> Response:
         body = rec.body if isinstance(rec.body, dict) else {}
@@ -247,13 +312,30 @@ class FakeSpotify:
             return _error(400, "Missing name")
         self._counter += 1
         pid = _id(f"playlist-{self._counter}-{body['name']}")
-        self.playlists[pid] = {"id": pid, "name": body["name"], "owner": self.user["id"],
-                               "public": body.get("public", True), "collaborative": body.get("collaborative", False),
-                               "description": body.get("description", ""), "items": [], "objects": {}}
-        return _json({"id": pid, "name": body["name"], "public": body.get("public", True),
-                      "uri": f"spotify:playlist:{pid}", "owner": {"id": self.user["id"]},
-                      "collaborative": False, "snapshot_id": "s0", "type": "playlist",
-                      "items": {"href": "", "total": 0}}, status=201)
+        self.playlists[pid] = {
+            "id": pid,
+            "name": body["name"],
+            "owner": self.user["id"],
+            "public": body.get("public", True),
+            "collaborative": body.get("collaborative", False),
+            "description": body.get("description", ""),
+            "items": [],
+            "objects": {},
+        }
+        return _json(
+            {
+                "id": pid,
+                "name": body["name"],
+                "public": body.get("public", True),
+                "uri": f"spotify:playlist:{pid}",
+                "owner": {"id": self.user["id"]},
+                "collaborative": False,
+                "snapshot_id": "s0",
+                "type": "playlist",
+                "items": {"href": "", "total": 0},
+            },
+            status=201,
+        )
 
     def _items(self, pid: str, rec: Recorded) -> Response:
         playlist = self.playlists.get(pid)
@@ -262,12 +344,16 @@ class FakeSpotify:
         if playlist["owner"] != self.user["id"]:
             return _error(403, "You cannot access this playlist")
         if rec.method == "GET":
-            objects = [playlist["objects"].get(u, {"uri": u, "type": "track"}) for u in playlist["items"]]
+            objects = [
+                playlist["objects"].get(u, {"uri": u, "type": "track"}) for u in playlist["items"]
+            ]
             return _json(_page(objects, rec, wrap="item"))
         body = rec.body if isinstance(rec.body, dict) else {}
         uris = body.get("uris")
-        if not isinstance(uris, list) or len(uris) > 100 or not all(
-            isinstance(u, str) and u.startswith("spotify:track:") for u in uris
+        if (
+            not isinstance(uris, list)
+            or len(uris) > 100
+            or not all(isinstance(u, str) and u.startswith("spotify:track:") for u in uris)
         ):
             return _error(400, "uris must be a list of at most 100 track URIs")
         if rec.method == "PUT":
@@ -276,18 +362,27 @@ class FakeSpotify:
             playlist["items"] += uris
         else:
             return _error(405, "Method not allowed")
-        return _json({"snapshot_id": f"snap-{len(self.requests)}"}, status=201 if rec.method == "POST" else 200)
+        return _json(
+            {"snapshot_id": f"snap-{len(self.requests)}"},
+            status=201 if rec.method == "POST" else 200,
+        )
 
     # -- accounts ---------------------------------------------------------------------------------
     def _authorize(self, request: Request) -> Response:
         args = request.args
         code = secrets.token_urlsafe(8)
-        self.codes[code] = {"challenge": args.get("code_challenge", ""), "client_id": args.get("client_id", ""),
-                            "redirect_uri": args.get("redirect_uri", ""), "scope": args.get("scope", "")}
+        self.codes[code] = {
+            "challenge": args.get("code_challenge", ""),
+            "client_id": args.get("client_id", ""),
+            "redirect_uri": args.get("redirect_uri", ""),
+            "scope": args.get("scope", ""),
+        }
         query = {"code": code}
         if "state" in args:
             query["state"] = args["state"]
-        return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{urlencode(query)}"})
+        return Response(
+            status=302, headers={"Location": f"{args['redirect_uri']}?{urlencode(query)}"}
+        )
 
     def _token(self, rec: Recorded) -> Response:
         form = rec.body if isinstance(rec.body, dict) else {}
@@ -297,13 +392,26 @@ class FakeSpotify:
         if form.get("grant_type") == "authorization_code":
             grant = self.codes.pop(form.get("code", ""), None)
             verifier = form.get("code_verifier", "")
-            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-            if grant is None or grant["challenge"] != challenge or grant["redirect_uri"] != form.get("redirect_uri"):
-                return _json({"error": "invalid_grant", "error_description": "Invalid authorization code"}, 400)
+            challenge = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+                .decode()
+                .rstrip("=")
+            )
+            if (
+                grant is None
+                or grant["challenge"] != challenge
+                or grant["redirect_uri"] != form.get("redirect_uri")
+            ):
+                return _json(
+                    {"error": "invalid_grant", "error_description": "Invalid authorization code"},
+                    400,
+                )
             scope = grant["scope"]
         elif form.get("grant_type") == "refresh_token":
             if form.get("refresh_token") not in self.refresh_tokens:
-                return _json({"error": "invalid_grant", "error_description": "Refresh token revoked"}, 400)
+                return _json(
+                    {"error": "invalid_grant", "error_description": "Refresh token revoked"}, 400
+                )
             scope = "playlist-modify-private user-top-read"
         else:
             return _json({"error": "unsupported_grant_type"}, 400)
@@ -311,8 +419,15 @@ class FakeSpotify:
         refresh = f"refresh-{secrets.token_hex(4)}"
         self.tokens.add(access)
         self.refresh_tokens.add(refresh)
-        return _json({"access_token": access, "token_type": "Bearer", "expires_in": 3600,
-                      "refresh_token": refresh, "scope": scope})
+        return _json(
+            {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "refresh_token": refresh,
+                "scope": scope,
+            }
+        )
 
 
 def _is_removed(method: str, path: str) -> bool:
@@ -322,18 +437,28 @@ def _is_removed(method: str, path: str) -> bool:
 def _page(objects: list[dict[str, Any]], rec: Recorded, wrap: str | None) -> dict[str, Any]:
     limit = int(rec.query.get("limit", 20))
     offset = int(rec.query.get("offset", 0))
-    chunk = objects[offset:offset + limit]
+    chunk = objects[offset : offset + limit]
     items = [({wrap: o, "added_at": "2026-01-01T00:00:00Z"} if wrap else o) for o in chunk]
-    return {"items": items, "limit": limit, "offset": offset, "total": len(objects),
-            "next": "more" if offset + limit < len(objects) else None, "previous": None}
+    return {
+        "items": items,
+        "limit": limit,
+        "offset": offset,
+        "total": len(objects),
+        "next": "more" if offset + limit < len(objects) else None,
+        "previous": None,
+    }
 
 
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status, mimetype="application/json")
 
 
-def _error(status: int, message: str, *, headers: dict[str, str] | None = None, reason: str | None = None) -> Response:
+def _error(
+    status: int, message: str, *, headers: dict[str, str] | None = None, reason: str | None = None
+) -> Response:
     err: dict[str, Any] = {"status": status, "message": message}
     if reason:
         err["reason"] = reason
-    return Response(json.dumps({"error": err}), status, headers=headers or {}, mimetype="application/json")
+    return Response(
+        json.dumps({"error": err}), status, headers=headers or {}, mimetype="application/json"
+    )

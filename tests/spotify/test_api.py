@@ -6,7 +6,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from moodlens_spotify import RateLimitedError, SpotifyApiError, SpotifyAuthError, SpotifySettings
 from moodlens_spotify._api import WebApi
 from moodlens_spotify._auth import make_client
@@ -25,21 +24,50 @@ def api(client, sleeps):
         (lambda a: a.me(), ("GET", "/v1/me", {}, None)),
         (
             lambda a: a.search('sad genre:"indie"', offset=10, market="from_token"),
-            ("GET", "/v1/search", {"q": 'sad genre:"indie"', "type": "track", "limit": "10",
-                                   "offset": "10", "market": "from_token"}, None),
+            (
+                "GET",
+                "/v1/search",
+                {
+                    "q": 'sad genre:"indie"',
+                    "type": "track",
+                    "limit": "10",
+                    "offset": "10",
+                    "market": "from_token",
+                },
+                None,
+            ),
         ),
-        (lambda a: a.search("x"), ("GET", "/v1/search", {"q": "x", "type": "track", "limit": "10", "offset": "0"}, None)),
-        (lambda a: a.top_tracks(), ("GET", "/v1/me/top/tracks", {"time_range": "short_term", "limit": "50"}, None)),
+        (
+            lambda a: a.search("x"),
+            ("GET", "/v1/search", {"q": "x", "type": "track", "limit": "10", "offset": "0"}, None),
+        ),
+        (
+            lambda a: a.top_tracks(),
+            ("GET", "/v1/me/top/tracks", {"time_range": "short_term", "limit": "50"}, None),
+        ),
         (lambda a: a.saved_tracks(), ("GET", "/v1/me/tracks", {"limit": "50"}, None)),
-        (lambda a: a.recently_played(), ("GET", "/v1/me/player/recently-played", {"limit": "50"}, None)),
+        (
+            lambda a: a.recently_played(),
+            ("GET", "/v1/me/player/recently-played", {"limit": "50"}, None),
+        ),
         (
             lambda a: a.create_playlist("moodlens", "d"),
-            ("POST", "/v1/me/playlists", {}, {"name": "moodlens", "public": False, "collaborative": False, "description": "d"}),
+            (
+                "POST",
+                "/v1/me/playlists",
+                {},
+                {"name": "moodlens", "public": False, "collaborative": False, "description": "d"},
+            ),
         ),
         (lambda a: a.devices(), ("GET", "/v1/me/player/devices", {}, None)),
         (
             lambda a: a.play("spotify:playlist:abc", "dev-1"),
-            ("PUT", "/v1/me/player/play", {"device_id": "dev-1"}, {"context_uri": "spotify:playlist:abc", "offset": {"position": 0}}),
+            (
+                "PUT",
+                "/v1/me/player/play",
+                {"device_id": "dev-1"},
+                {"context_uri": "spotify:playlist:abc", "offset": {"position": 0}},
+            ),
         ),
     ],
 )
@@ -61,7 +89,9 @@ def test_playlist_items_reads_the_items_path(fake, api):
 
     pid = fake.own_playlist("mine", TOP[:2])
     page = api.playlist_items(pid)
-    assert fake.api_calls() == [("GET", f"/v1/playlists/{pid}/items", {"limit": "50", "offset": "0"}, None)]
+    assert fake.api_calls() == [
+        ("GET", f"/v1/playlists/{pid}/items", {"limit": "50", "offset": "0"}, None)
+    ]
     assert [i["item"]["uri"] for i in page["items"]] == [t["uri"] for t in TOP[:2]]
 
 
@@ -116,7 +146,9 @@ def test_a_long_retry_after_is_not_slept_but_raised_at_once(fake, api, sleeps):
     assert sleeps == [] and len(fake.api_calls()) == 1
 
 
-def test_a_client_with_spotipys_default_retries_is_made_safe(fake, settings_kwargs, logged_in, sleeps):
+def test_a_client_with_spotipys_default_retries_is_made_safe(
+    fake, settings_kwargs, logged_in, sleeps
+):
     """spotipy's default session sleeps out Retry-After in urllib3; the boundary turns it off."""
     import spotipy
 
@@ -139,7 +171,11 @@ def test_401_refreshes_the_token_once_and_retries(fake, api):
     calls = [(r.method, r.path, r.status) for r in fake.requests]
     assert calls == [("GET", "/v1/me", 401), ("POST", "/api/token", 200), ("GET", "/v1/me", 200)]
     token_form = fake.requests[1].body
-    assert token_form == {"grant_type": "refresh_token", "refresh_token": "refresh-1", "client_id": "test-client"}
+    assert token_form == {
+        "grant_type": "refresh_token",
+        "refresh_token": "refresh-1",
+        "client_id": "test-client",
+    }
 
 
 def test_a_revoked_refresh_token_is_an_auth_error_saying_to_log_in(fake, api):
@@ -153,7 +189,10 @@ def test_an_expired_cached_token_is_refreshed_before_the_call(fake, settings_kwa
     write_token(Path(settings_kwargs["cache_dir"]), access="old", expires_in=-10)
     api = WebApi(make_client(SpotifySettings.from_mapping(settings_kwargs)), sleep=lambda s: None)
     assert api.me()["id"] == "testuser"
-    assert [(r.method, r.path) for r in fake.requests] == [("POST", "/api/token"), ("GET", "/v1/me")]
+    assert [(r.method, r.path) for r in fake.requests] == [
+        ("POST", "/api/token"),
+        ("GET", "/v1/me"),
+    ]
 
 
 def test_a_client_error_is_not_retried(fake, api, sleeps):
@@ -167,7 +206,9 @@ def test_network_down_is_a_transient_error_after_bounded_tries(settings_kwargs, 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
-    settings = SpotifySettings.from_mapping({**settings_kwargs, "api_url": f"http://127.0.0.1:{port}/v1/", "timeout": 1})
+    settings = SpotifySettings.from_mapping(
+        {**settings_kwargs, "api_url": f"http://127.0.0.1:{port}/v1/", "timeout": 1}
+    )
     api = WebApi(make_client(settings), max_attempts=2, max_wait=0.5, sleep=sleeps.append)
     with pytest.raises(SpotifyApiError, match="network error") as info:
         api.me()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from moodlens_spotify import SpotifyAuthError, SpotifyError, SpotifySettings
 from moodlens_spotify._auth import TokenFile, login
 from moodlens_spotify._cli import main
@@ -47,7 +46,8 @@ class Browser:
 @pytest.fixture
 def login_settings(settings_kwargs) -> SpotifySettings:
     return SpotifySettings.from_mapping(
-        {**settings_kwargs, "redirect_uri": f"http://127.0.0.1:{free_port()}/callback"})
+        {**settings_kwargs, "redirect_uri": f"http://127.0.0.1:{free_port()}/callback"}
+    )
 
 
 def test_login_runs_pkce_and_caches_the_token_owner_only(fake, login_settings):
@@ -57,7 +57,10 @@ def test_login_runs_pkce_and_caches_the_token_owner_only(fake, login_settings):
     assert url.startswith(f"{fake.url}/authorize?")
     auth = next(r for r in fake.requests if r.path == "/authorize").query
     assert auth["client_id"] == "test-client" and auth["response_type"] == "code"
-    assert auth["code_challenge_method"] == "S256" and auth["redirect_uri"] == login_settings.redirect_uri
+    assert (
+        auth["code_challenge_method"] == "S256"
+        and auth["redirect_uri"] == login_settings.redirect_uri
+    )
     assert auth["scope"] == "playlist-modify-private user-top-read" and len(auth["state"]) >= 16
     exchange = next(r for r in fake.requests if r.path == "/api/token").body
     assert set(exchange) == {"client_id", "grant_type", "code", "redirect_uri", "code_verifier"}
@@ -79,8 +82,15 @@ def test_login_gives_up_after_its_timeout(fake, login_settings):
         login(login_settings, open_url=lambda url: None, timeout=0.3)
 
 
-@pytest.mark.parametrize("uri", ["http://localhost:8888/callback", "https://127.0.0.1:8888/cb",
-                                 "http://127.0.0.1/callback", "http://example.com:8888/callback"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://localhost:8888/callback",
+        "https://127.0.0.1:8888/cb",
+        "http://127.0.0.1/callback",
+        "http://example.com:8888/callback",
+    ],
+)
 def test_login_refuses_redirect_uris_spotify_would_refuse(fake, settings_kwargs, uri):
     settings = SpotifySettings.from_mapping({**settings_kwargs, "redirect_uri": uri})
     with pytest.raises(SpotifyError, match="127.0.0.1"):
@@ -100,12 +110,17 @@ def test_token_file_tightens_a_cache_left_readable_by_others(tmp_path):
     assert TokenFile(path).get_cached_token() == {"access_token": "x"}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     TokenFile(path).save_token_to_cache({"access_token": "y"})
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and json.loads(path.read_text())["access_token"] == "y"
+    assert (
+        stat.S_IMODE(path.stat().st_mode) == 0o600
+        and json.loads(path.read_text())["access_token"] == "y"
+    )
 
 
 @pytest.fixture
 def config_file(tmp_path, settings_kwargs, monkeypatch) -> Path:
-    lines = ["[plugins.spotify-playlist]"] + [f"{k} = {json.dumps(v)}" for k, v in settings_kwargs.items()]
+    lines = ["[plugins.spotify-playlist]"] + [
+        f"{k} = {json.dumps(v)}" for k, v in settings_kwargs.items()
+    ]
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n")
     monkeypatch.setenv("MOODLENS_CONFIG", str(path))
@@ -116,7 +131,10 @@ def test_cli_login_status_and_logout(fake, config_file, capsys, monkeypatch):
     port = free_port()
     browser = Browser()
     monkeypatch.setattr("webbrowser.open", browser)
-    assert main(["login", "--redirect-uri", f"http://127.0.0.1:{port}/callback", "--timeout", "10"]) == 0
+    assert (
+        main(["login", "--redirect-uri", f"http://127.0.0.1:{port}/callback", "--timeout", "10"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Logged in as Test User (premium account)" in out and "token.json" in out
     assert main(["status"]) == 0
@@ -132,7 +150,9 @@ def test_cli_plan_prints_the_playlist_it_would_build(fake, config_file, settings
     write_token(Path(settings_kwargs["cache_dir"]))
     assert main(["plan", "sad", "--strategy", "lift", "--size", "6"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("playlist 'moodlens' (private) for mood sad, strategy lift: sad -> neutral -> happy; 6 tracks")
+    assert out.startswith(
+        "playlist 'moodlens' (private) for mood sad, strategy lift: sad -> neutral -> happy; 6 tracks"
+    )
     assert all(m == "GET" for m, *_ in fake.api_calls())
     assert main(["plan", "happy", "--apply", "--size", "3"]) == 0
     assert "written to spotify:playlist:" in capsys.readouterr().out
@@ -144,11 +164,14 @@ def test_cli_plan_offline_lists_the_searches(config_file, capsys):
     assert 'would search: chill genre:"lo-fi" year:1990-2026' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("argv", "code", "message"), [
-    (["plan", "bored"], 2, "unknown emotion"),
-    (["plan", "sad", "--apply"], 1, "--apply needs a login"),
-    (["plan", "sad", "--strategy", "lift", "--target", "x"], 1, "target: unknown emotion"),
-])
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["plan", "bored"], 2, "unknown emotion"),
+        (["plan", "sad", "--apply"], 1, "--apply needs a login"),
+        (["plan", "sad", "--strategy", "lift", "--target", "x"], 1, "target: unknown emotion"),
+    ],
+)
 def test_cli_errors_say_what_to_do(config_file, capsys, argv, code, message):
     assert main(argv) == code
     assert message in capsys.readouterr().err
@@ -157,7 +180,11 @@ def test_cli_errors_say_what_to_do(config_file, capsys, argv, code, message):
 def test_cli_config_prints_the_effective_defaults(config_file, capsys):
     assert main(["config"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["strategy"] == "match" and data["moods"]["happy"]["genres"] == ["pop", "dance", "funk"]
+    assert data["strategy"] == "match" and data["moods"]["happy"]["genres"] == [
+        "pop",
+        "dance",
+        "funk",
+    ]
 
 
 def test_moodlens_cli_delegates_to_the_spotify_cli(config_file, capsys):

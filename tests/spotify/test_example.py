@@ -11,21 +11,30 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mood_playlist.py"
 
 
 def run(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(EXAMPLE), *args], capture_output=True, text=True,
-                          timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLE), *args], capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_the_example_prints_the_playlist_it_would_build_without_an_account(tmp_path):
-    env = {**os.environ, "MOODLENS_SPOTIFY_DIR": str(tmp_path / "state"),
-           "MOODLENS_CONFIG": str(tmp_path / "none.toml"), "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "MOODLENS_SPOTIFY_DIR": str(tmp_path / "state"),
+        "MOODLENS_CONFIG": str(tmp_path / "none.toml"),
+        "OMP_NUM_THREADS": "1",
+    }
     clip = tmp_path / "clip.mp4"
     made = run("--make-clip", str(clip), env=env)
     assert made.returncode == 0, made.stderr
-    out = run("--video", str(clip), "--dry-run", "--strategy", "lift", "--target", "neutral", env=env)
+    out = run(
+        "--video", str(clip), "--dry-run", "--strategy", "lift", "--target", "neutral", env=env
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert any("scene mood: " in line for line in lines)
-    header = next(line for line in lines if line.startswith("would build playlist 'moodlens' (private)"))
+    header = next(
+        line for line in lines if line.startswith("would build playlist 'moodlens' (private)")
+    )
     path = header.split("strategy lift: ")[1].split(";")[0].split(" -> ")
     assert path[-1] == "neutral" and header.endswith("; 0 tracks")  # whatever mood the face shows
     assert any(line.strip().startswith("would search: ") for line in lines)

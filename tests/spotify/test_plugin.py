@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from moodlens import Emotion, MoodReading, StreamInfo, StreamSummary
 from moodlens_spotify import SpotifyAuthError, SpotifyError, SpotifyPlaylistPlugin
 
@@ -16,18 +15,24 @@ from .conftest import change
 
 
 def reading(t: float) -> MoodReading:
-    return MoodReading(timestamp=t, wall_time=datetime.now(timezone.utc), frame_index=int(t), faces=(), mood=None)
+    return MoodReading(
+        timestamp=t, wall_time=datetime.now(timezone.utc), frame_index=int(t), faces=(), mood=None
+    )
 
 
 def summary() -> StreamSummary:
-    return StreamSummary(reason="end", frames=10, duration=10.0, stopped_at=datetime.now(timezone.utc))
+    return StreamSummary(
+        reason="end", frames=10, duration=10.0, stopped_at=datetime.now(timezone.utc)
+    )
 
 
 @pytest.fixture
 def make_plugin(client, settings_kwargs, clock, sleeps):
     def make(**overrides):
-        return SpotifyPlaylistPlugin(client=client, clock=clock, sleep=sleeps.append,
-                                     **{**settings_kwargs, **overrides})
+        return SpotifyPlaylistPlugin(
+            client=client, clock=clock, sleep=sleeps.append, **{**settings_kwargs, **overrides}
+        )
+
     return make
 
 
@@ -47,12 +52,23 @@ def test_match_builds_one_private_playlist_from_the_moods_searches(fake, make_pl
         'feel good genre:"dance" year:1990-2026',
         'sunshine genre:"funk" year:1990-2026',
     ]
-    assert all(q == {"q": q["q"], "type": "track", "limit": "10", "offset": "0", "market": "from_token"}
-               for m, p, q, b in fake.api_calls() if p == "/v1/search")
+    assert all(
+        q == {"q": q["q"], "type": "track", "limit": "10", "offset": "0", "market": "from_token"}
+        for m, p, q, b in fake.api_calls()
+        if p == "/v1/search"
+    )
     (create, put) = writes(fake)
-    assert create == ("POST", "/v1/me/playlists", {}, {
-        "name": "moodlens", "public": False, "collaborative": False,
-        "description": "Made by moodlens from your steady mood."})
+    assert create == (
+        "POST",
+        "/v1/me/playlists",
+        {},
+        {
+            "name": "moodlens",
+            "public": False,
+            "collaborative": False,
+            "description": "Made by moodlens from your steady mood.",
+        },
+    )
     pid = plugin.playlist_id
     assert put[:3] == ("PUT", f"/v1/playlists/{pid}/items", {})
     uris = put[3]["uris"]
@@ -82,8 +98,13 @@ def test_lift_starts_at_the_current_mood_and_ends_at_the_target(fake, make_plugi
     assert uris == plan.uris
     assert [s.tracks[0].uri for s in plan.stages] == [uris[0], uris[3], uris[6]]
     # each stage's tracks come from that mood's searches, in order
-    assert all("sad" in t.name or "melancholy" in t.name or "heartbreak" in t.name for t in plan.stages[0].tracks)
-    assert all(any(w in t.name for w in ("happy", "feel good", "sunshine")) for t in plan.stages[2].tracks)
+    assert all(
+        "sad" in t.name or "melancholy" in t.name or "heartbreak" in t.name
+        for t in plan.stages[0].tracks
+    )
+    assert all(
+        any(w in t.name for w in ("happy", "feel good", "sunshine")) for t in plan.stages[2].tracks
+    )
     assert searches(fake)[0].startswith("sad ") and searches(fake)[-1].startswith("sunshine ")
 
 
@@ -91,7 +112,12 @@ def test_top_tracks_seed_artist_searches_and_rank_first(fake, make_plugin):
     plugin = make_plugin(seed_from=["top"], seed_artists=1, size=5)
     plugin.moodlens_mood_changed(change("sad"))
     calls = fake.api_calls()
-    assert calls[0] == ("GET", "/v1/me/top/tracks", {"time_range": "short_term", "limit": "50"}, None)
+    assert calls[0] == (
+        "GET",
+        "/v1/me/top/tracks",
+        {"time_range": "short_term", "limit": "50"},
+        None,
+    )
     assert 'sad artist:"Robyn"' in searches(fake)
     first = plugin.plans[-1].tracks[0]
     assert first.artists == ("Robyn",)
@@ -104,7 +130,12 @@ def test_the_users_own_uris_come_first(fake, make_plugin):
     moods = {"sad": {"uris": ["spotify:track:mine1", f"spotify:playlist:{pid}"]}}
     plugin = make_plugin(seed_from=[], moods=moods, size=4)
     plugin.moodlens_mood_changed(change("sad"))
-    assert ("GET", f"/v1/playlists/{pid}/items", {"limit": "50", "offset": "0"}, None) in fake.api_calls()
+    assert (
+        "GET",
+        f"/v1/playlists/{pid}/items",
+        {"limit": "50", "offset": "0"},
+        None,
+    ) in fake.api_calls()
     assert plugin.plans[-1].uris[:3] == ["spotify:track:mine1", TOP[2]["uri"], TOP[3]["uri"]]
 
 
@@ -141,7 +172,9 @@ def test_a_mood_waiting_for_the_interval_is_applied_at_stop(fake, make_plugin):
     assert plugin.pending is None
 
 
-def test_the_playlist_is_reused_across_runs_and_recreated_if_deleted(fake, make_plugin, settings_kwargs):
+def test_the_playlist_is_reused_across_runs_and_recreated_if_deleted(
+    fake, make_plugin, settings_kwargs
+):
     first = make_plugin(seed_from=[])
     first.moodlens_mood_changed(change("happy"))
     state = json.loads((Path(settings_kwargs["cache_dir"]) / "playlist.json").read_text())
@@ -169,7 +202,9 @@ def test_the_playlist_is_reused_across_runs_and_recreated_if_deleted(fake, make_
         ("/v1/me/playlists", 429, {"retry_after": 120}),
     ],
 )
-def test_faults_defer_the_mood_without_blocking_or_losing_it(fake, make_plugin, clock, sleeps, path, status, extra):
+def test_faults_defer_the_mood_without_blocking_or_losing_it(
+    fake, make_plugin, clock, sleeps, path, status, extra
+):
     plugin = make_plugin(seed_from=[])
     fake.fail(path, status, **extra)
     plugin.moodlens_mood_changed(change("sad", at=1.0))  # must not raise
@@ -221,8 +256,12 @@ def test_playback_starts_on_the_active_device_for_premium(fake, make_plugin):
     assert fake.api_calls()[-3:] == [
         ("GET", "/v1/me", {}, None),
         ("GET", "/v1/me/player/devices", {}, None),
-        ("PUT", "/v1/me/player/play", {"device_id": "dev-1"},
-         {"context_uri": f"spotify:playlist:{plugin.playlist_id}", "offset": {"position": 0}}),
+        (
+            "PUT",
+            "/v1/me/player/play",
+            {"device_id": "dev-1"},
+            {"context_uri": f"spotify:playlist:{plugin.playlist_id}", "offset": {"position": 0}},
+        ),
     ]
 
 
@@ -244,20 +283,28 @@ def test_dry_run_with_a_client_reads_but_never_writes(fake, make_plugin, caplog)
         plugin.moodlens_mood_changed(change("sad"))
     assert writes(fake) == []
     assert {p for m, p, q, b in fake.api_calls()} == {
-        "/v1/me/top/tracks", "/v1/me/tracks", "/v1/me/player/recently-played", "/v1/search"}
+        "/v1/me/top/tracks",
+        "/v1/me/tracks",
+        "/v1/me/player/recently-played",
+        "/v1/search",
+    }
     assert "dry run, nothing written" in caplog.text and len(plugin.plans[-1].tracks) == 10
 
 
 def test_dry_run_without_a_client_needs_no_account(caplog, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "spotipy", None)  # not even spotipy
-    plugin = SpotifyPlaylistPlugin(dry_run=True, strategy="lift", moods={"sad": {"uris": ["spotify:track:abc"]}})
+    plugin = SpotifyPlaylistPlugin(
+        dry_run=True, strategy="lift", moods={"sad": {"uris": ["spotify:track:abc"]}}
+    )
     with caplog.at_level(logging.INFO, logger="moodlens_spotify"):
         plugin.moodlens_mood_changed(change("sad"))
         plugin.moodlens_stream_stopped(summary())
     text = plugin.plans[-1].describe()
-    assert text.splitlines()[0] == ("playlist 'moodlens' (private) for mood sad, strategy lift: "
-                                    "sad -> neutral -> happy; 1 tracks")
-    assert "would search: sad genre:\"indie\" year:1990-2026" in text
+    assert text.splitlines()[0] == (
+        "playlist 'moodlens' (private) for mood sad, strategy lift: "
+        "sad -> neutral -> happy; 1 tracks"
+    )
+    assert 'would search: sad genre:"indie" year:1990-2026' in text
     assert "1. spotify:track:abc" in text
     assert text in caplog.text
 
