@@ -30,6 +30,15 @@ def _faces(fer_csv_or_none):
     return out
 
 
+def _write_csv(path, faces):
+    lines = ["emotion,pixels,Usage"]
+    for split, f in faces.items():
+        for image, label in zip(f.images, f.labels, strict=True):
+            lines.append(f"{label},{' '.join(map(str, image.ravel()))},{split}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 @pytest.mark.slow
 def test_train_export_load_evaluate(tmp_path, request):
     from moodlens import EmotionDetector
@@ -56,6 +65,22 @@ def test_train_export_load_evaluate(tmp_path, request):
     assert export_main([str(run), "--out", str(out), "--flip-tta"]) == 0
     parity = json.loads(out.with_suffix(".export.json").read_text())["parity"]
     assert parity["max_abs_diff"] < 1e-4 and parity["argmax_agreement"] == 1.0
+
+    # with data: real-face parity, measured accuracy in the metadata, int8 copy, model card
+    csv_path = _write_csv(tmp_path / "faces.csv", faces)
+    shipped = tmp_path / "models" / "emotion.onnx"
+    args = [str(run), "--out", str(shipped), "--data", str(csv_path), "--int8", "--card",
+            "--calibration-size", "64", "--tolerance", "1e-4"]
+    assert export_main(args) == 0
+    report = json.loads(shipped.with_suffix(".export.json").read_text())
+    with EmotionDetector(model=shipped.with_suffix(".int8.onnx")) as int8:
+        assert int8.info.metadata["moodlens.quantization"] == "int8-qdq-per-channel"
+        assert int8.classify(faces["PublicTest"].images[:4]).shape == (4, 7)
+    with EmotionDetector(model=shipped) as detector:
+        assert detector.info.accuracy == pytest.approx(report["publictest_accuracy"], abs=1e-4)
+    card = (shipped.parent / "MODEL_CARD.md").read_text()
+    assert f"{report['publictest_accuracy']:.2%}" in card
+    assert (shipped.parent / "confusion.png").stat().st_size > 0
 
     with EmotionDetector(model=out) as detector:
         assert detector.info.metadata["moodlens.flip_tta"] == "true"
