@@ -39,3 +39,34 @@ def test_the_example_prints_the_playlist_it_would_build_without_an_account(tmp_p
     assert path[-1] == "neutral" and header.endswith("; 0 tracks")  # whatever mood the face shows
     assert any(line.strip().startswith("would search: ") for line in lines)
     assert not (tmp_path / "state").exists()  # dry-run wrote nothing, not even state
+
+
+def test_the_entry_point_plugin_in_a_real_stream_writes_the_playlist(
+    tmp_path, fake, client, settings_kwargs
+):
+    """MoodStream loads 'spotify-playlist' by name, calls it from its worker thread, writes once."""
+    from moodlens import MoodStream
+
+    clip = tmp_path / "clip.mp4"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    assert run("--make-clip", str(clip), env=env).returncode == 0
+    plugin_settings = {"spotify-playlist": {**settings_kwargs, "client": client, "seed_from": []}}
+    with MoodStream(
+        str(clip), plugins=["spotify-playlist"], plugin_settings=plugin_settings, config=False
+    ) as stream:
+        moods = {r.mood for r in stream}
+    writes = [(m, p) for m, p, q, b in fake.api_calls() if m != "GET"]
+    assert writes[0] == ("POST", "/v1/me/playlists") and writes[1][0] == "PUT"
+    assert len(writes) == 2 and moods - {None}
+
+
+def test_the_package_surface_is_all_and_imports_no_spotipy():
+    import moodlens_spotify
+
+    for name in moodlens_spotify.__all__:
+        assert hasattr(moodlens_spotify, name), name
+    public = {n for n in dir(moodlens_spotify) if not n.startswith("_")}
+    assert public - {"annotations"} <= set(moodlens_spotify.__all__)
+    code = "import sys, moodlens, moodlens_spotify; print('spotipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
