@@ -1,0 +1,197 @@
+"""Charts of a day or a week (matplotlib, optional), drawn without pyplot's global state."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moodlens import Emotion
+
+from ._deps import require_matplotlib
+from ._errors import JournalError
+from ._models import EMOTIONS
+from ._summary import JournalSummary
+from ._values import MOOD_LABELS
+
+if TYPE_CHECKING:
+    from ._journal import Journal
+
+COLORS = {
+    Emotion.ANGRY: "#d64541",
+    Emotion.DISGUST: "#7d8c3a",
+    Emotion.FEAR: "#8e6bbf",
+    Emotion.HAPPY: "#f4c430",
+    Emotion.SAD: "#3d7cc9",
+    Emotion.SURPRISE: "#f08a24",
+    Emotion.NEUTRAL: "#b9bec4",
+}
+_MOOD_COLORS = {1: "#c0392b", 2: "#e67e22", 3: "#95a5a6", 4: "#27ae60", 5: "#16a085"}
+
+
+def _figure(rows: int = 2) -> tuple[Any, Any]:
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 6.5), layout="constrained")
+    axes = fig.subplots(rows, 1, height_ratios=[3, 2], sharex=True)
+    return fig, axes
+
+
+def _local_naive(dt: datetime, tz: tzinfo | None) -> datetime:
+    return dt.astimezone(tz).replace(tzinfo=None)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    path = Path(os.fspath(path)).expanduser()
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as e:
+        raise JournalError(f"cannot save the chart to {path} ({e.strerror or e})") from e
+    return path
+
+
+def _mood_axis(ax: Any) -> None:
+    ax.set_ylim(0.5, 5.5)
+    ax.set_yticks(list(MOOD_LABELS), [f"{k} {v}" for k, v in MOOD_LABELS.items()])
+    ax.set_ylabel("how you felt")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _legend(ax: Any) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=COLORS[e], label=e.value) for e in EMOTIONS]
+    ax.legend(
+        handles=handles,
+        ncols=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.02),
+        frameon=False,
+        fontsize=9,
+    )
+
+
+def save_day_chart(journal: Journal, day: date, path: Path, *, tz: tzinfo | None) -> Path:
+    """What the camera saw over a day (stacked mean scores) above what the user wrote."""
+    import matplotlib.dates as mdates
+
+    summary = journal.daily_summary(day, tz=tz)
+    intervals = journal.intervals(day, day, tz=tz)
+    fig, (top, bottom) = _figure()
+    lefts, widths = [], []
+    for i in intervals:
+        start = _local_naive(i.started_at, tz)
+        span = max((i.ended_at - i.started_at).total_seconds(), i.seconds, 1.0)
+        lefts.append(mdates.date2num(start))
+        widths.append(span / 86400)
+    base = [0.0] * len(intervals)
+    for emotion in EMOTIONS:
+        heights = [i.scores[emotion] for i in intervals]
+        top.bar(
+            lefts, heights, widths, bottom=base, align="edge", color=COLORS[emotion], linewidth=0
+        )
+        base = [b + h for b, h in zip(base, heights, strict=True)]
+    top.set_ylim(0, 1)
+    top.set_ylabel("what the camera saw\n(share of each emotion)")
+    if not intervals:
+        top.text(
+            0.5,
+            0.5,
+            "no face recorded this day",
+            ha="center",
+            va="center",
+            transform=top.transAxes,
+            color="#777",
+        )
+    for e in summary.entries:
+        when = mdates.date2num(_local_naive(e.created_at, tz))
+        bottom.scatter([when], [e.mood], s=140, color=_MOOD_COLORS[e.mood], zorder=3)
+        text = e.note or ", ".join(e.tags)
+        if text:
+            bottom.annotate(
+                text[:40] + ("..." if len(text) > 40 else ""),
+                (when, e.mood),
+                xytext=(8, 6),
+                textcoords="offset points",
+                fontsize=8,
+            )
+    _mood_axis(bottom)
+    written = [mdates.date2num(_local_naive(e.created_at, tz)) for e in summary.entries]
+    starts = lefts + written
+    ends = [x + w for x, w in zip(lefts, widths, strict=True)] + written
+    midnight = mdates.date2num(datetime.combine(day, datetime.min.time()))
+    if starts:
+        lo = max(midnight, min(starts) - 1 / 48)
+        hi = min(midnight + 1, max(ends) + 1 / 48)
+    else:
+        lo, hi = midnight, midnight + 1
+    bottom.set_xlim(lo, hi)
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    bottom.set_xlabel(day.strftime("%A %d %B %Y"))
+    _legend(top)
+    fig.suptitle(_title(summary, day.strftime("%A %d %B")), fontsize=13)
+    return _save(fig, path)
+
+
+def save_week_chart(
+    journal: Journal, summary: JournalSummary, path: Path, *, tz: tzinfo | None
+) -> Path:
+    """Share of each emotion per day (bars labelled with time seen) above the mean mood."""
+    fig, (top, bottom) = _figure()
+    days = [summary.start + timedelta(days=k) for k in range(7)]
+    seconds: dict[date, dict[Emotion, float]] = defaultdict(lambda: dict.fromkeys(EMOTIONS, 0.0))
+    for i in journal.intervals(summary.start, summary.end, tz=tz):
+        seconds[i.started_at.astimezone(tz).date()][i.dominant] += i.seconds
+    xs = list(range(7))
+    base = [0.0] * 7
+    for emotion in EMOTIONS:
+        shares = []
+        for d in days:
+            total = sum(seconds[d].values())
+            shares.append(seconds[d][emotion] / total if total else 0.0)
+        top.bar(xs, shares, 0.7, bottom=base, color=COLORS[emotion])
+        base = [b + s for b, s in zip(base, shares, strict=True)]
+    for x, d in zip(xs, summary.days, strict=True):
+        if d.tracked_seconds:
+            top.text(x, 1.02, f"{d.tracked_seconds / 60:.0f} min", ha="center", fontsize=8)
+    top.set_ylim(0, 1.1)
+    top.set_ylabel("share of time seen")
+    means = [
+        (x, d.mean_mood) for x, d in zip(xs, summary.days, strict=True) if d.mean_mood is not None
+    ]
+    if means:
+        bottom.plot([m[0] for m in means], [m[1] for m in means], "-", color="#555", zorder=2)
+        for x, m in means:
+            bottom.scatter([x], [m], s=160, color=_MOOD_COLORS[int(round(m))], zorder=3)
+    else:
+        bottom.text(3, 3, "no entries this week", ha="center", va="center", color="#777")
+    for x, d in zip(xs, summary.days, strict=True):
+        if d.entries:
+            bottom.text(
+                x,
+                0.65,
+                f"{d.entries} entr{'ies' if d.entries > 1 else 'y'}",
+                ha="center",
+                fontsize=8,
+                color="#555",
+            )
+    _mood_axis(bottom)
+    bottom.set_xticks(xs, [d.strftime("%a\n%d %b") for d in days])
+    bottom.set_xlim(-0.6, 6.6)
+    _legend(top)
+    fig.suptitle(_title(summary, f"week of {summary.start.strftime('%d %B %Y')}"), fontsize=13)
+    return _save(fig, path)
+
+
+def _title(summary: JournalSummary, when: str) -> str:
+    parts = [when]
+    if summary.dominant is not None:
+        share = summary.emotion_share[summary.dominant]
+        parts.append(f"mostly {summary.dominant.value} ({share:.0%} of the time seen)")
+    if summary.mean_mood is not None:
+        parts.append(f"mean mood {summary.mean_mood:.1f}")
+    parts.append(f"streak {summary.streak} d")
+    return " | ".join(parts)

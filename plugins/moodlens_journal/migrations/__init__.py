@@ -1,0 +1,1 @@
+"""Alembic migrations of the journal's schema, shipped in the package and run by Journal()."""
