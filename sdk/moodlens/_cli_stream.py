@@ -276,6 +276,7 @@ def _print_summary(stream: Any, summary: Any, elapsed: float, as_json: bool) -> 
                 "elapsed": elapsed,
                 "full_detections": stats.full_detections,
                 "near_detections": stats.near_detections,
+                "dropped_frames": stats.dropped_frames,
                 "plugins": [
                     {
                         "name": p.name,
@@ -292,9 +293,11 @@ def _print_summary(stream: Any, summary: Any, elapsed: float, as_json: bool) -> 
         print(json.dumps(data))
         return
     fps = summary.frames / elapsed if elapsed > 0 else 0.0
+    # A live camera skips the frames that arrive while one is processed, to stay live.
+    dropped = f"; {stats.dropped_frames} frames skipped to stay live" if stream.source.live else ""
     print(
         f"{summary.reason}: {summary.frames} frames ({summary.duration:.1f} s of source time) "
-        f"in {elapsed:.1f} s, {fps:.1f} fps",
+        f"in {elapsed:.1f} s, {fps:.1f} fps{dropped}",
         file=sys.stderr,
     )
     for p in stats.plugins:

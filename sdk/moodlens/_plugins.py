@@ -260,6 +260,7 @@ class _PluginWorker:
         self.delivered = self.coalesced = self.failures = 0
         self._in_a_row = 0
         self.disabled = self.finished = False
+        self.stop_queued = False
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -268,9 +269,14 @@ class _PluginWorker:
         self._thread.start()
 
     def put(self, hook: str, arg: str, value: Any) -> None:
+        """Queues a hook call; nothing is queued after the stop (the worker is ending)."""
         if hook not in self.hooks and hook != _STOP:
             return
         with self._cond:
+            if self.stop_queued:
+                return
+            if hook == _STOP:
+                self.stop_queued = True
             if hook == _READING:
                 if self.disabled:
                     return
@@ -330,13 +336,9 @@ class _PluginWorker:
             self._in_a_row = 0
 
     def _close(self) -> None:
-        close = getattr(self.plugin, "close", None)
-        if not self.owned or not callable(close):
-            return
-        try:
-            close()
-        except Exception as exc:
-            logger.error("plugin %r raised in close(): %s", self.name, exc, exc_info=exc)
+        """Closes a plugin created from its name; an instance passed in stays the caller's."""
+        if self.owned:
+            _close_quietly(self.name, self.plugin)
 
     def join(self, timeout: float) -> None:
         if self._thread is not None:
@@ -438,14 +440,18 @@ class PluginManager:
         try:
             for spec in specs:
                 name, plugin, owned = self._create(spec, given, file_settings)
-                if name in names:
-                    raise PluginError(f"plugin {name!r} is enabled twice; enable it once.")
-                names.add(name)
-                self._workers.append(
-                    _PluginWorker(
+                try:
+                    if name in names:
+                        raise PluginError(f"plugin {name!r} is enabled twice; enable it once.")
+                    worker = _PluginWorker(
                         name, plugin, owned=owned, queue_size=queue_size, max_failures=max_failures
                     )
-                )
+                except BaseException:
+                    if owned:
+                        _close_quietly(name, plugin)
+                    raise
+                names.add(name)
+                self._workers.append(worker)
             unused = sorted(set(given) - names)
             if unused:
                 raise PluginError(
@@ -457,7 +463,7 @@ class PluginManager:
             for worker in self._workers:
                 worker._close()
             raise
-        self._started = self._stopped = False
+        self._started = self._stopped = self._closed = False
         self._lock = threading.Lock()
 
     @staticmethod
@@ -517,10 +523,16 @@ class PluginManager:
         return {w.name: w.plugin for w in self._workers}
 
     def start(self, info: StreamInfo) -> None:
-        """Starts the workers and queues ``moodlens_stream_started`` for each plugin."""
+        """Starts the workers and queues ``moodlens_stream_started`` for each plugin.
+
+        Raises:
+            PluginError: the manager was already started, or closed.
+        """
         with self._lock:
             if self._started:
                 raise PluginError("this PluginManager was already started; use a new one.")
+            if self._closed:
+                raise PluginError("this PluginManager was closed; use a new one.")
             self._started = True
         for worker in self._workers:
             worker.start()
@@ -540,20 +552,27 @@ class PluginManager:
         """Queues ``moodlens_stream_stopped`` last and waits for the plugins to finish.
 
         Waits at most ``stop_timeout`` seconds in all; a plugin still busy then is logged
-        and left to finish on its (daemon) thread. Safe to call twice.
+        and left to finish on its (daemon) thread. Safe to call twice: a stop that was
+        interrupted (Ctrl-C while waiting) completes on the next call, and no plugin hears
+        it twice. A manager that was never started only closes the plugins it created.
 
         Returns:
             Each plugin's statistics.
         """
         with self._lock:
-            if self._stopped or not self._started:
+            if self._stopped:
                 return self.stats()
-            self._stopped = True
+            started = self._started
+        if not started:
+            self.close()
+            return self.stats()
         for worker in self._workers:
             worker.put(_STOP, "summary", summary)
         deadline = time.monotonic() + self.stop_timeout
         for worker in self._workers:
             worker.join(deadline - time.monotonic())
+        with self._lock:
+            self._stopped = True
         for worker in self._workers:
             if not worker.finished:
                 logger.warning(
@@ -569,6 +588,28 @@ class PluginManager:
                 )
         return self.stats()
 
+    def close(self) -> None:
+        """Closes the plugins created from names without starting them; safe to call twice.
+
+        For a manager that will not be started (the stream failed to open); a started one
+        closes them itself, after ``moodlens_stream_stopped``.
+        """
+        with self._lock:
+            if self._started or self._closed:
+                return
+            self._closed = True
+        for worker in self._workers:
+            worker._close()
+
     def stats(self) -> list[PluginStats]:
         """Each plugin's statistics so far."""
         return [w.stats() for w in self._workers]
+
+
+def _close_quietly(name: str, plugin: Any) -> None:
+    close = getattr(plugin, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception as exc:
+            logger.error("plugin %r raised in close(): %s", name, exc, exc_info=exc)

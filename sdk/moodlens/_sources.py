@@ -6,6 +6,10 @@ Every source yields ``Frame(image, timestamp, index)``. Timestamps are seconds:
 - cameras and timestamp-less iterables: the monotonic clock, from when the source opened;
 - image files: ``index / fps`` (one image per second unless ``fps`` says otherwise).
 
+Files give every frame, read when asked. A camera runs at its own pace, so a
+LatestFrameGrabber reads it on a background thread and the stream always gets
+the newest frame; frames replaced before anyone took them are counted as dropped.
+
 Nothing is opened at import; a source that cannot be opened raises SourceError when
 created, not an empty stream later.
 """
@@ -14,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -32,6 +37,12 @@ IMAGE_SUFFIXES = frozenset(
 )
 # A camera that returns this many empty reads in a row is gone (unplugged, taken by another app).
 _CAMERA_FAILED_READS = 10
+# Pause between empty reads, so that a camera's short hiccup is not taken for its end.
+_FAILED_READ_PAUSE = 0.01
+# Seconds a camera may deliver no frame at all before reading it fails (a stuck driver).
+_CAMERA_STALL_TIMEOUT = 5.0
+# Seconds close() waits for the grabber thread; a capture's read() returns within a frame.
+_GRABBER_JOIN_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +101,17 @@ class FrameSource:
     frame_count: int | None = None
     live: bool = False
 
+    @property
+    def dropped(self) -> int:
+        """Frames the source skipped to stay live (a camera ahead of the stream); else 0."""
+        return 0
+
     def __iter__(self) -> Iterator[Frame]:
+        """Yields the Frames, once.
+
+        Raises:
+            SourceError: a frame that cannot be read, or a source read a second time.
+        """
         raise NotImplementedError
 
     def close(self) -> None:
@@ -170,66 +191,319 @@ class VideoSource(FrameSource):
         self._capture.release()
 
 
+class Capture(Protocol):
+    """What LatestFrameGrabber needs of a capture: cv2.VideoCapture's ``read()``."""
+
+    def read(self) -> tuple[bool, Any]: ...
+
+
+class LatestFrameGrabber:
+    """Reads a capture on a background thread and keeps only its newest frame.
+
+    Read synchronously, a camera's frames pile up in the driver's buffer whenever
+    processing is slower than the camera, and the stream falls further behind live.
+    The grabber keeps reading instead and holds one frame: ``read()`` returns the
+    newest frame not yet taken, with the monotonic time it arrived. Frames replaced
+    before anyone took them are counted in ``dropped``.
+
+    Args:
+        capture: anything with ``read() -> (ok, image)``, such as a cv2.VideoCapture;
+            its ``release()``, when it has one, is called once reading has stopped.
+        name: how messages and the thread name the capture ("camera 0").
+        failed_reads: empty reads in a row after which the capture has failed.
+        stall_timeout: seconds ``read()`` waits for a frame before the capture has failed.
+
+    Raises:
+        ValueError: ``failed_reads`` below 1 or a ``stall_timeout`` that is not positive.
+
+    Example:
+        >>> grabber = LatestFrameGrabber(cv2.VideoCapture(0), name="camera 0")
+        >>> image, timestamp, index = grabber.read()   # starts the thread
+        >>> grabber.close()
+    """
+
+    def __init__(
+        self,
+        capture: Capture,
+        *,
+        name: str = "camera",
+        failed_reads: int = _CAMERA_FAILED_READS,
+        stall_timeout: float = _CAMERA_STALL_TIMEOUT,
+    ) -> None:
+        if failed_reads < 1:
+            raise ValueError(f"failed_reads must be >= 1, got {failed_reads}")
+        if not stall_timeout > 0:
+            raise ValueError(f"stall_timeout must be positive seconds, got {stall_timeout}")
+        self.name = name
+        self._capture = capture
+        self._failed_reads = failed_reads
+        self._stall_timeout = float(stall_timeout)
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._latest: tuple[np.ndarray, float, int] | None = None
+        self._error: SourceError | None = None
+        self._done = self._closed = self._released = False
+        self._grabbed = self._dropped = 0
+
+    @property
+    def grabbed(self) -> int:
+        """Frames read from the capture so far."""
+        return self._grabbed
+
+    @property
+    def dropped(self) -> int:
+        """Frames replaced by a newer one before ``read()`` took them."""
+        return self._dropped
+
+    @property
+    def running(self) -> bool:
+        """The reading thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Starts the reading thread; ``read()`` does it when needed. Safe to call twice.
+
+        Raises:
+            SourceError: the grabber was closed.
+        """
+        with self._cond:
+            if self._closed:
+                raise SourceError(f"{self.name} was closed; open it again.")
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        # Called holding self._cond.
+        if self._thread is None and not self._closed:
+            self._thread = threading.Thread(
+                target=self._run, name=f"moodlens-grabber-{self.name}", daemon=True
+            )
+            self._thread.start()
+
+    def read(self) -> tuple[np.ndarray, float, int] | None:
+        """The newest frame not yet taken, waiting for one if needed.
+
+        Returns:
+            ``(image, monotonic_seconds, index)`` where index counts the capture's frames
+            from 0 (gaps are dropped frames); None once the grabber is closed.
+
+        Raises:
+            SourceError: the capture raised, returned ``failed_reads`` empty reads in a row,
+                or delivered nothing for ``stall_timeout`` seconds.
+        """
+        deadline = time.monotonic() + self._stall_timeout
+        with self._cond:
+            self._start_thread()
+            while True:
+                if self._closed:
+                    return None
+                if self._error is not None:
+                    raise self._error
+                if self._latest is not None:
+                    frame, self._latest = self._latest, None
+                    return frame
+                if self._done:
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SourceError(
+                        f"{self.name} delivered no frame for {self._stall_timeout:g} s; is it "
+                        "unplugged or used by another app?"
+                    )
+                # Short waits keep Ctrl-C prompt on the main thread.
+                self._cond.wait(min(remaining, 0.1))
+
+    def close(self) -> None:
+        """Stops and joins the reading thread and releases the capture; safe to call twice."""
+        with self._cond:
+            self._closed = True
+            self._latest = None
+            self._cond.notify_all()
+        self._stopping.set()
+        thread = self._thread
+        if thread is None:
+            self._release()
+        elif thread is not threading.current_thread():
+            thread.join(_GRABBER_JOIN_TIMEOUT)
+            if thread.is_alive():
+                # Never release under a read in progress; the thread releases when it returns.
+                logger.warning(
+                    "%s: reading did not stop within %.1f s; it is released when the "
+                    "pending read returns",
+                    self.name,
+                    _GRABBER_JOIN_TIMEOUT,
+                )
+
+    def _run(self) -> None:
+        error: SourceError | None = None
+        try:
+            self._grab_until_stopped()
+        except SourceError as exc:
+            error = exc
+        except Exception as exc:  # a capture may raise anything (cv2.error, OSError...)
+            error = SourceError(f"{self.name} failed while reading: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+        finally:
+            self._release()
+            with self._cond:
+                self._error, self._done = error, True
+                self._cond.notify_all()
+        if error is not None:
+            logger.debug("%s: grabber stopped: %s", self.name, error)
+
+    def _grab_until_stopped(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            ok, image = self._capture.read()
+            stamp = time.monotonic()
+            if not ok or image is None:
+                failures += 1
+                if failures >= self._failed_reads:
+                    raise SourceError(
+                        f"{self.name} stopped delivering frames ({failures} empty reads in a "
+                        "row); is it unplugged or used by another app?"
+                    )
+                self._stopping.wait(_FAILED_READ_PAUSE)
+                continue
+            failures = 0
+            with self._cond:
+                if self._latest is not None:
+                    self._dropped += 1
+                self._latest = (image, stamp, self._grabbed)
+                self._grabbed += 1
+                self._cond.notify_all()
+
+    def _release(self) -> None:
+        with self._cond:
+            if self._released:
+                return
+            self._released = True
+        release = getattr(self._capture, "release", None)
+        if callable(release):
+            try:
+                release()
+            except Exception as exc:  # releasing must not hide why the stream stopped
+                logger.warning("%s: release failed: %s", self.name, exc)
+
+
 class CameraSource(FrameSource):
     """A camera by index (0 is the default camera), on the monotonic clock.
+
+    A background thread reads the camera (LatestFrameGrabber), so each frame the
+    stream takes is the newest one, never one queued while the previous frame was
+    processed. Frame indices count the camera's frames: a gap is frames dropped to
+    stay live, and ``dropped`` counts them.
 
     Args:
         index: the camera index, as OpenCV numbers them.
         width, height: ask the camera for this capture size (it may pick the nearest).
+        stall_timeout: seconds without any frame after which reading fails.
 
     Raises:
-        SourceError: the camera cannot be opened or delivers no frame.
+        SourceError: the camera cannot be opened or delivers no frame; while iterating,
+            a camera that stops delivering frames.
+
+    Example:
+        >>> with CameraSource(0) as camera:
+        ...     for frame in camera:
+        ...         print(frame.index, frame.timestamp, camera.dropped)
     """
 
     live = True
 
-    def __init__(self, index: int, *, width: int | None = None, height: int | None = None):
-        self.index = int(index)
-        self.description = f"camera {self.index}"
-        self._capture = _open_capture(self.index)
-        if not self._capture.isOpened():
+    def __init__(
+        self,
+        index: int,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        stall_timeout: float = _CAMERA_STALL_TIMEOUT,
+    ) -> None:
+        capture = _open_capture(int(index))
+        if not capture.isOpened():
             raise SourceError(
-                f"camera {self.index} cannot be opened: check it is connected, not used by "
+                f"camera {index} cannot be opened: check it is connected, not used by "
                 "another app, and that this program may use the camera; or try another index."
             )
         if width:
-            self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
         if height:
-            self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        ok, first = self._capture.read()
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        ok, first = capture.read()
         if not ok or first is None:
-            self._capture.release()
+            capture.release()
             raise SourceError(
-                f"camera {self.index} opened but delivered no frame; is another app using it?"
+                f"camera {index} opened but delivered no frame; is another app using it?"
             )
+        self._setup(capture, f"camera {index}", stall_timeout)
+        self.index: int | None = int(index)
+
+    @classmethod
+    def from_capture(
+        cls,
+        capture: Capture,
+        *,
+        description: str = "camera",
+        stall_timeout: float = _CAMERA_STALL_TIMEOUT,
+    ) -> CameraSource:
+        """A live source over a capture you opened (a network stream, a pipeline, a fake).
+
+        Args:
+            capture: anything with ``read() -> (ok, image)``; ``release()``, ``isOpened()``
+                and ``get(cv2.CAP_PROP_FPS)`` are used when it has them.
+            description: how plugins and logs name the source.
+            stall_timeout: seconds without any frame after which reading fails.
+
+        Returns:
+            The source; closing it releases the capture.
+
+        Raises:
+            SourceError: the capture says it is not opened.
+        """
+        is_opened = getattr(capture, "isOpened", None)
+        if callable(is_opened) and not is_opened():
+            raise SourceError(f"{description} is not opened; open the capture first.")
+        source = cls.__new__(cls)
+        source._setup(capture, description, stall_timeout)
+        source.index = None
+        return source
+
+    def _setup(self, capture: Capture, description: str, stall_timeout: float) -> None:
+        self.description = description
         self._start = time.monotonic()
-        self._first: np.ndarray | None = first
-        fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        self._grabber = LatestFrameGrabber(capture, name=description, stall_timeout=stall_timeout)
+        self._iterated = False
+        get = getattr(capture, "get", None)
+        fps = float(get(cv2.CAP_PROP_FPS) or 0.0) if callable(get) else 0.0
         self.fps = fps if 0.0 < fps < 1000.0 else None
 
+    @property
+    def dropped(self) -> int:
+        """Camera frames replaced by a newer one before the stream took them."""
+        return self._grabber.dropped
+
     def __iter__(self) -> Iterator[Frame]:
-        image, self._first = self._first, None
-        if image is None:
+        """Yields the newest camera frame each time one is asked for, until closed.
+
+        Raises:
+            SourceError: the camera failed or stalled, or the source is read a second time.
+        """
+        if self._iterated:
             raise SourceError(f"{self.description} was already read; open it again.")
-        index, failures = 0, 0
-        yield Frame(image, time.monotonic() - self._start, index)
+        self._iterated = True
         while True:
-            ok, image = self._capture.read()
-            if not ok or image is None:
-                failures += 1
-                if failures >= _CAMERA_FAILED_READS:
-                    logger.warning("%s stopped delivering frames; ending the stream", self)
-                    return
-                continue
-            failures = 0
-            index += 1
-            yield Frame(image, time.monotonic() - self._start, index)
+            got = self._grabber.read()
+            if got is None:
+                return
+            image, stamp, index = got
+            yield Frame(image, max(0.0, stamp - self._start), index)
 
     def __str__(self) -> str:
         return self.description
 
     def close(self) -> None:
-        self._capture.release()
+        """Stops the reading thread and releases the camera; safe to call twice."""
+        self._grabber.close()
 
 
 class ImageFilesSource(FrameSource):
@@ -341,7 +615,9 @@ class IterableSource(FrameSource):
 SourceLike = Any  # int | str | os.PathLike | Sequence[path] | Iterable[frame] | FrameSource
 
 
-def open_source(source: SourceLike, *, fps: float | None = None, realtime: bool = False):
+def open_source(
+    source: SourceLike, *, fps: float | None = None, realtime: bool = False
+) -> FrameSource:
     """Opens what the user passed as a FrameSource.
 
     Args:

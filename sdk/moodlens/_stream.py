@@ -8,9 +8,11 @@ of the main face (the largest, kept while it stays comparably large).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -217,12 +219,15 @@ class StreamStats:
         full_detections: frames searched whole for faces.
         near_detections: frames searched only near known faces.
         plugins: each plugin's statistics.
+        dropped_frames: camera frames skipped to stay live (a newer frame had arrived
+            before the stream was ready); 0 for files and iterables, which give every frame.
     """
 
     frames: int
     full_detections: int
     near_detections: int
     plugins: tuple[PluginStats, ...]
+    dropped_frames: int = 0
 
 
 class MoodStream:
@@ -232,7 +237,12 @@ class MoodStream:
     readings, the mood changes and the start and stop of the stream, each on its own
     thread. Use it in a ``with`` block (or call ``close()``) so that plugins always
     hear the stop, whatever ends the stream: the source's end, ``close()``, Ctrl-C or
-    an exception in your code.
+    an exception in your code. ``close()`` may also come from another thread (a UI
+    stopping a camera stream): the loop then ends after the frame in hand.
+
+    A camera is read on a background thread and the stream always takes its newest
+    frame, so a slow frame loop skips frames (``stats.dropped_frames``) rather than
+    falling behind live. Video files give every frame, on the video's clock.
 
     Args:
         source: a camera index (0), a video file, an image file or folder, a list of
@@ -247,7 +257,8 @@ class MoodStream:
             for none.
 
     Raises:
-        SourceError: the source cannot be opened.
+        SourceError: the source cannot be opened (while iterating: a frame that cannot
+            be read, or a camera that failed).
         PluginError: a plugin cannot be found, imported or configured.
         ModelError: the default detector's model cannot be loaded.
 
@@ -282,6 +293,8 @@ class MoodStream:
         )
         self._source: FrameSource | None = None
         self._owns_detector = detector is None
+        self._detector: Any = None
+        self._abandoned = False
         try:
             self._source = open_source(source, fps=opts.fps, realtime=opts.realtime)
             if detector is None:
@@ -290,12 +303,16 @@ class MoodStream:
                 detector = EmotionDetector()
         except BaseException:
             self._abandon()
+            self._plugins.close()  # plugins created from names hold files or connections
             raise
         self._detector = detector
         self._engine = _MoodEngine(opts)
-        self._iterator: Iterator[MoodReading] | None = None
+        self._iterator: Generator[MoodReading, None, None] | None = None
         self._started = False
         self._summary: StreamSummary | None = None
+        self._plugins_stopped = False
+        self._stop_lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._frames = self._full = self._near = 0
         self._since_full = 0
         self._first_ts: float | None = None
@@ -306,7 +323,11 @@ class MoodStream:
     # -- lifecycle -------------------------------------------------------------------------
     @property
     def source(self) -> FrameSource:
-        """The opened frame source."""
+        """The opened frame source.
+
+        Raises:
+            MoodlensError: the stream failed while opening it.
+        """
         if self._source is None:
             raise MoodlensError("this MoodStream has no source; it failed while opening.")
         return self._source
@@ -323,15 +344,19 @@ class MoodStream:
 
     @property
     def stats(self) -> StreamStats:
-        """Frames processed, full vs near detections, and each plugin's statistics."""
-        return StreamStats(self._frames, self._full, self._near, tuple(self._plugins.stats()))
+        """Frames processed and dropped, full vs near detections, each plugin's statistics."""
+        dropped = self._source.dropped if self._source is not None else 0
+        return StreamStats(
+            self._frames, self._full, self._near, tuple(self._plugins.stats()), dropped
+        )
 
     def _start(self) -> None:
-        if self._started:
-            return
-        self._started = True
-        src = self.source
-        self._plugins.start(StreamInfo(src.description, _now(), src.fps))
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+            src = self.source
+            self._plugins.start(StreamInfo(src.description, _now(), src.fps))
 
     def __enter__(self) -> MoodStream:
         self._start()
@@ -349,48 +374,81 @@ class MoodStream:
     def close(self) -> StreamSummary:
         """Stops the stream: plugins get ``stream_stopped``; the source is released.
 
-        Safe to call twice; the first stop's summary is returned.
+        Safe to call twice (the first stop's summary is returned) and from another
+        thread than the one iterating, which then stops after the frame in hand.
         """
         return self._stop("closed")
 
     def _stop(self, reason: str) -> StreamSummary:
-        if self._summary is not None:
-            return self._summary
-        duration = self._last_ts - self._first_ts if self._first_ts is not None else 0.0
-        self._summary = StreamSummary(reason, self._frames, max(0.0, duration), _now())
+        with self._stop_lock:
+            if self._summary is None:
+                duration = self._last_ts - self._first_ts if self._first_ts is not None else 0.0
+                self._summary = StreamSummary(reason, self._frames, max(0.0, duration), _now())
+            summary = self._summary
         try:
-            self._start()  # plugins that were created hear a start and a stop, even if empty
-            stats = self._plugins.stop(self._summary)
-            for s in stats:
-                if s.disabled:
-                    logger.warning("plugin %r was disabled after repeated failures", s.name)
+            # Until the plugins' stop completes, a later call (after a second Ctrl-C during
+            # the wait, say) tries again: a stop is never lost, and never delivered twice.
+            if not self._plugins_stopped:
+                self._start()  # plugins that were created hear a start and a stop, even if empty
+                stats = self._plugins.stop(summary)
+                self._plugins_stopped = True
+                for s in stats:
+                    if s.disabled:
+                        logger.warning("plugin %r was disabled after repeated failures", s.name)
         finally:
-            if self._iterator is not None:
-                iterator, self._iterator = self._iterator, None
-                iterator.close()  # type: ignore[attr-defined]
-            self._abandon()
-        return self._summary
+            if self._close_iterator():
+                self._abandon()
+        return summary
+
+    def _close_iterator(self) -> bool:
+        """Closes the frame loop; False when it runs on another thread (it cleans up itself)."""
+        iterator = self._iterator
+        if iterator is None:
+            return True
+        if inspect.getgeneratorstate(iterator) == inspect.GEN_RUNNING:
+            # Closing the source wakes a loop waiting for a camera; the detector stays
+            # open for the frame in hand and is closed when the loop ends.
+            if self._source is not None:
+                self._source.close()
+            return False
+        self._iterator = None
+        try:
+            iterator.close()
+        except ValueError:  # started running on another thread meanwhile
+            return False
+        return True
 
     def _abandon(self) -> None:
+        if self._abandoned:
+            return
+        self._abandoned = True
         if self._source is not None:
             self._source.close()
-        if self._owns_detector and getattr(self, "_detector", None) is not None:
+        if self._owns_detector and self._detector is not None:
             self._detector.close()
 
     # -- the frame loop -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[MoodReading]:
+        """The readings, one per frame, until the source ends or the stream is closed.
+
+        Raises:
+            MoodlensError: the stream has stopped.
+        """
         if self._summary is not None:
             raise MoodlensError("this MoodStream has stopped; create a new one to read again.")
         if self._iterator is None:
             self._iterator = self._loop()
         return self._iterator
 
-    def _loop(self) -> Iterator[MoodReading]:
+    def _loop(self) -> Generator[MoodReading, None, None]:
         self._start()
         reason = "end"
         try:
             for frame in self.source:
-                reading, changes = self.process(frame)
+                if self._summary is not None:  # closed from another thread
+                    reason = "closed"
+                    break
+                reading, _ = self.process(frame)
                 yield reading
         except GeneratorExit:
             reason = "closed"
@@ -445,7 +503,10 @@ class MoodStream:
 
         Raises:
             InvalidImageError: the frame cannot be used.
+            MoodlensError: the stream has stopped.
         """
+        if self._summary is not None:
+            raise MoodlensError("this MoodStream has stopped; create a new one to read again.")
         self._start()
         gray = to_gray(frame.image, rgb=self.options.rgb)
         boxes = self._find_boxes(gray)
