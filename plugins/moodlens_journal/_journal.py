@@ -388,7 +388,7 @@ class Journal:
                 .order_by(EntryRow.created_at, EntryRow.id)
             )
             entries = tuple(_entry(r) for r in rows)
-            streak = self._streak(s, end, tz)
+            streak = self._streak(s, min(end, local_today(tz)), tz)
         total: Counter[Emotion] = Counter()
         for per_day in seconds.values():
             total.update(per_day)

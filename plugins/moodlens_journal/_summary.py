@@ -72,8 +72,9 @@ class JournalSummary:
         entries: the entries written, oldest first.
         mean_mood: mean mood of the entries (1-5), None without entries.
         tags: (tag, entries with it), most used first.
-        streak: consecutive days, up to ``end``, with an entry or recorded moods (a day
-            without any yet does not break a streak that reaches the day before).
+        streak: consecutive days, up to ``end`` (or today, if earlier), with an entry or
+            recorded moods (a day without any yet does not break a streak that reaches
+            the day before).
         days: one DayStats per local day of the period.
         tz: the time zone of the days; None for the system's.
     """
