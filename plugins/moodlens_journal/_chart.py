@@ -31,13 +31,51 @@ COLORS = {
 _MOOD_COLORS = {1: "#c0392b", 2: "#e67e22", 3: "#95a5a6", 4: "#27ae60", 5: "#16a085"}
 
 
-def _figure(rows: int = 2) -> tuple[Any, Any]:
+def _figure() -> tuple[Any, dict[str, Any]]:
     require_matplotlib()
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 6.5), layout="constrained")
-    axes = fig.subplots(rows, 1, height_ratios=[3, 2], sharex=True)
+    fig = Figure(figsize=(12, 6.5), layout="constrained")
+    axes = fig.subplot_mosaic(
+        [["main", "share"], ["mood", "notes"]],
+        width_ratios=[4, 1.4],
+        height_ratios=[3, 2],
+    )
+    axes["mood"].sharex(axes["main"])
     return fig, axes
+
+
+def _share_panel(ax: Any, summary: JournalSummary) -> None:
+    """Share of the time seen per emotion, largest first: the day at a glance."""
+    ranked = sorted(EMOTIONS, key=lambda e: summary.emotion_share.get(e, 0.0))
+    values = [summary.emotion_share.get(e, 0.0) for e in ranked]
+    ax.barh([e.value for e in ranked], values, color=[COLORS[e] for e in ranked])
+    for y, v in enumerate(values):
+        if v > 0:
+            ax.text(v + 0.02, y, f"{v:.0%}", va="center", fontsize=8)
+    ax.set_xlim(0, 1.2)
+    ax.set_xticks([])
+    ax.set_title("share of time seen", fontsize=10)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+
+
+def _notes_panel(ax: Any, summary: JournalSummary) -> None:
+    ax.axis("off")
+    lines = []
+    if summary.tracked_seconds:
+        lines.append(f"face seen {summary.tracked_seconds / 60:.1f} min")
+        lines.append(
+            f"{summary.mood_changes} mood change{'s' if summary.mood_changes != 1 else ''}"
+        )
+    if summary.entries:
+        mean = summary.mean_mood or 0.0
+        lines.append(f"{len(summary.entries)} entr{'ies' if len(summary.entries) != 1 else 'y'}")
+        lines.append(f"mean mood {mean:.1f} ({MOOD_LABELS[int(round(mean))]})")
+    if summary.tags:
+        lines.append("tags: " + ", ".join(t for t, _ in summary.tags[:5]))
+    lines.append(f"streak {summary.streak} day{'s' if summary.streak != 1 else ''}")
+    ax.text(0, 1, "\n".join(lines), va="top", fontsize=10, transform=ax.transAxes, wrap=True)
 
 
 def _local_naive(dt: datetime, tz: tzinfo | None) -> datetime:
@@ -64,11 +102,12 @@ def _legend(ax: Any) -> None:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=COLORS[e], label=e.value) for e in EMOTIONS]
+    ax.tick_params(labelbottom=False)
     ax.legend(
         handles=handles,
         ncols=7,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.02),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
         frameon=False,
         fontsize=9,
     )
@@ -80,7 +119,8 @@ def save_day_chart(journal: Journal, day: date, path: Path, *, tz: tzinfo | None
 
     summary = journal.daily_summary(day, tz=tz)
     intervals = journal.intervals(day, day, tz=tz)
-    fig, (top, bottom) = _figure()
+    fig, axes = _figure()
+    top, bottom = axes["main"], axes["mood"]
     lefts, widths = [], []
     for i in intervals:
         start = _local_naive(i.started_at, tz)
@@ -124,14 +164,21 @@ def save_day_chart(journal: Journal, day: date, path: Path, *, tz: tzinfo | None
     ends = [x + w for x, w in zip(lefts, widths, strict=True)] + written
     midnight = mdates.date2num(datetime.combine(day, datetime.min.time()))
     if starts:
-        lo = max(midnight, min(starts) - 1 / 48)
-        hi = min(midnight + 1, max(ends) + 1 / 48)
+        # Zoom to what happened, with a margin that keeps a short session visible.
+        pad = max((max(ends) - min(starts)) * 0.05, 1 / 1440)
+        lo, hi = max(midnight, min(starts) - pad), min(midnight + 1, max(ends) + pad)
+        min_width = (hi - lo) / 300
+        for patch in top.patches:
+            patch.set_width(max(patch.get_width(), min_width))
     else:
         lo, hi = midnight, midnight + 1
     bottom.set_xlim(lo, hi)
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
     bottom.set_xlabel(day.strftime("%A %d %B %Y"))
     _legend(top)
+    _share_panel(axes["share"], summary)
+    _notes_panel(axes["notes"], summary)
     fig.suptitle(_title(summary, day.strftime("%A %d %B")), fontsize=13)
     return _save(fig, path)
 
@@ -140,7 +187,8 @@ def save_week_chart(
     journal: Journal, summary: JournalSummary, path: Path, *, tz: tzinfo | None
 ) -> Path:
     """Share of each emotion per day (bars labelled with time seen) above the mean mood."""
-    fig, (top, bottom) = _figure()
+    fig, axes = _figure()
+    top, bottom = axes["main"], axes["mood"]
     days = [summary.start + timedelta(days=k) for k in range(7)]
     seconds: dict[date, dict[Emotion, float]] = defaultdict(lambda: dict.fromkeys(EMOTIONS, 0.0))
     for i in journal.intervals(summary.start, summary.end, tz=tz):
@@ -182,6 +230,8 @@ def save_week_chart(
     bottom.set_xticks(xs, [d.strftime("%a\n%d %b") for d in days])
     bottom.set_xlim(-0.6, 6.6)
     _legend(top)
+    _share_panel(axes["share"], summary)
+    _notes_panel(axes["notes"], summary)
     fig.suptitle(_title(summary, f"week of {summary.start.strftime('%d %B %Y')}"), fontsize=13)
     return _save(fig, path)
 
