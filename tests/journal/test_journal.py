@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from moodlens import Emotion
-
 from moodlens_journal import (
     InvalidEntryError,
     Journal,

@@ -11,7 +11,6 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from moodlens import Emotion
-
 from moodlens_journal import SCHEMA_REVISION, Journal, JournalCorruptError, JournalVersionError
 from moodlens_journal._db import alembic_config, head_revision
 from moodlens_journal._models import Base

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 from moodlens import Box, Emotion, Face, StreamInfo, StreamSummary
-
 from moodlens_journal import InvalidEntryError, Journal, JournalPlugin, JournalUnavailableError
 
 from .conftest import change, feed, reading, scores

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from moodlens_journal import Journal
 
 ROOT = Path(__file__).resolve().parents[2]

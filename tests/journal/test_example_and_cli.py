@@ -1,0 +1,227 @@
+"""The mood-journal example on a generated clip, `moodlens watch` with the plugin, and the
+`moodlens journal` CLI with good and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from moodlens_journal import Journal
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, sample_bgr) -> Path:
+    """3 s at 10 fps: the astronaut's face drifting over a gray background."""
+    import cv2
+
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    face = cv2.resize(sample_bgr[30:210, 140:310], (120, 128), interpolation=cv2.INTER_AREA)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 240))
+    assert writer.isOpened()
+    for i in range(30):
+        frame = np.full((240, 320, 3), 110, dtype=np.uint8)
+        frame[56:184, 10 + 2 * i : 130 + 2 * i] = face
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOODLENS_")}
+    return {**env, "MOODLENS_CONFIG": os.devnull, **extra}
+
+
+def test_example_writes_a_journal_and_prints_a_summary_and_chart(clip, db_url, tmp_path):
+    pytest.importorskip("matplotlib")
+    chart = tmp_path / "today.png"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples/mood_journal.py"),
+            "--video",
+            str(clip),
+            "--db",
+            db_url,
+            "--chart",
+            str(chart),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "this session: 30 frames" in run.stdout
+    assert f"chart saved to {chart}" in run.stdout
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+    with Journal(db_url) as journal:
+        (session,) = journal.sessions()
+        assert session.source.endswith("clip.mp4") and session.frames == 30
+        assert session.stop_reason in ("end", "closed")
+        scene = journal.intervals()
+        assert 1 <= sum(r.frames for r in scene) <= 30
+        assert sum(r.seconds for r in scene) == pytest.approx(3.0, abs=0.6)
+        today = journal.daily_summary()
+        # The summary printed is the journal's own, with the same dominant mood.
+        assert today.dominant is not None
+        assert f"mostly {today.dominant.value}" in run.stdout
+        assert today.format().splitlines()[1] in run.stdout
+
+
+def test_watch_with_the_mood_journal_plugin(clip, tmp_path):
+    db = tmp_path / "watch.db"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "moodlens",
+            "watch",
+            "--video",
+            str(clip),
+            "--plugin",
+            "mood-journal",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(MOODLENS_JOURNAL_URL=str(db)),
+    )
+    assert run.returncode == 0, run.stderr
+    with Journal(db) as journal:
+        (session,) = journal.sessions()
+        assert session.frames == 30 and journal.intervals()
+
+
+def _cli(capsys, *args: str) -> tuple[int, str, str]:
+    from moodlens._cli import main
+
+    try:
+        code = main(["journal", *args])
+    except SystemExit as e:  # argparse usage errors
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_add_summary_entries_export_info(capsys, db_url, tmp_path):
+    code, out, _ = _cli(
+        capsys,
+        "--db",
+        db_url,
+        "add",
+        "--mood",
+        "4",
+        "--note",
+        "long walk",
+        "--tag",
+        "outdoors",
+        "--tag",
+        "Friends",
+    )
+    assert code == 0 and "mood 4 (good) [friends, outdoors]" in out
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    assert (
+        _cli(capsys, "--db", db_url, "add", "--mood", "2", "--date", yesterday, "--time", "18:30")[
+            0
+        ]
+        == 0
+    )
+    code, out, _ = _cli(capsys, "--db", db_url, "summary")
+    assert code == 0 and "1 entry, mean mood 4.0 (good)" in out and "streak: 2 days" in out
+    code, out, _ = _cli(capsys, "--db", db_url, "summary", "--week", "--json")
+    week = json.loads(out)
+    assert code == 0 and len(week["days"]) == 7
+    chart = tmp_path / "week.png"
+    code, out, _ = _cli(capsys, "--db", db_url, "summary", "--week", "--chart", str(chart))
+    assert code == 0 and chart.is_file() and "chart saved" in out
+    code, out, _ = _cli(capsys, "--db", db_url, "entries", "--from", "-7")
+    assert code == 0 and "long walk" in out and "18:30" in out
+    target = tmp_path / "moods.csv"
+    code, out, _ = _cli(capsys, "--db", db_url, "export", str(target))
+    assert code == 0 and "2 entries rows written" in out
+    rows = list(csv.DictReader(target.open()))
+    assert [r["mood"] for r in rows] == ["2", "4"]
+    code, out, _ = _cli(capsys, "--db", db_url, "info")
+    assert code == 0 and "schema:  0002" in out and "entries:   2" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["add", "--mood", "7"], 2, "mood must be a whole number from 1 to 5"),
+        (["add", "--mood", "good"], 2, "mood must be a whole number from 1 to 5"),
+        (["add", "--mood", "3", "--date", "2024-02-30"], 1, "unknown date '2024-02-30'"),
+        (["add", "--mood", "3", "--date", "soon"], 1, "unknown date 'soon'"),
+        (["add", "--mood", "3", "--date", "2999-01-01"], 1, "in the future"),
+        (["add", "--mood", "3", "--time", "25:00"], 1, "unknown time"),
+        (["add", "--mood", "3", "--tag", " "], 1, "tag ' ' is empty"),
+        (["summary", "--date", "13/05/2024"], 1, "use YYYY-MM-DD"),
+        (["entries", "--from", "today", "--to", "yesterday"], 1, "before --from"),
+    ],
+)
+def test_cli_bad_input_says_what_to_do_and_stores_nothing(capsys, tmp_path, args, code, message):
+    db = tmp_path / "j.db"
+    with Journal(db) as journal:
+        journal.add_entry(5, "before")
+    got, _, err = _cli(capsys, "--db", str(db), *args)
+    assert got == code and message in err
+    with Journal(db) as journal:
+        assert [e.note for e in journal.entries()] == ["before"]
+
+
+def test_cli_corrupt_file_is_left_untouched(capsys, tmp_path):
+    db = tmp_path / "journal.db"
+    db.write_bytes(b"these are my notes, not a database" * 100)
+    code, _, err = _cli(capsys, "--db", str(db), "summary")
+    assert code == 1 and "not an SQLite database" in err and "mv " in err
+    assert db.read_bytes() == b"these are my notes, not a database" * 100
+
+
+def test_cli_damaged_database_is_reported(capsys, tmp_path):
+    db = tmp_path / "journal.db"
+    with Journal(db) as journal:
+        journal.add_entry(3)
+    data = bytearray(db.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # overwrite the schema page after the header
+    db.write_bytes(bytes(data))
+    for wal in db.parent.glob("journal.db-*"):
+        wal.unlink()
+    before = db.read_bytes()
+    code, _, err = _cli(capsys, "--db", str(db), "summary")
+    assert code == 1 and ("damaged" in err or "not an SQLite" in err), err
+    assert db.read_bytes() == before
+
+
+def test_cli_read_only_journal_reads_but_refuses_to_write(capsys, tmp_path):
+    db = tmp_path / "journal.db"
+    with Journal(db) as journal:
+        journal.add_entry(4, "kept", at=datetime.now().astimezone())
+    db.chmod(0o444)
+    try:
+        code, out, _ = _cli(capsys, "--db", str(db), "summary")
+        assert code == 0 and "kept" in out
+        code, _, err = _cli(capsys, "--db", str(db), "add", "--mood", "1")
+        assert code == 1 and "read-only" in err and "chmod u+w" in err
+    finally:
+        db.chmod(0o644)
+    with Journal(db) as journal:
+        assert [e.note for e in journal.entries()] == ["kept"]
+
+
+def test_cli_unreachable_server(capsys):
+    pytest.importorskip("psycopg")
+    code, _, err = _cli(
+        capsys, "--db", "postgresql://x@127.0.0.1:1/none?connect_timeout=2", "summary"
+    )
+    assert code == 1 and "opening the journal failed" in err and "Connection refused" in err
