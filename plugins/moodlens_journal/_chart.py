@@ -202,13 +202,15 @@ def save_week_chart(
             shares.append(seconds[d][emotion] / total if total else 0.0)
         top.bar(xs, shares, 0.7, bottom=base, color=COLORS[emotion])
         base = [b + s for b, s in zip(base, shares, strict=True)]
-    for x, d in zip(xs, summary.days, strict=True):
-        if d.tracked_seconds:
-            top.text(x, 1.02, f"{d.tracked_seconds / 60:.0f} min", ha="center", fontsize=8)
+    for x, stats in zip(xs, summary.days, strict=True):
+        if stats.tracked_seconds:
+            top.text(x, 1.02, f"{stats.tracked_seconds / 60:.0f} min", ha="center", fontsize=8)
     top.set_ylim(0, 1.1)
     top.set_ylabel("share of time seen")
     means = [
-        (x, d.mean_mood) for x, d in zip(xs, summary.days, strict=True) if d.mean_mood is not None
+        (x, stats.mean_mood)
+        for x, stats in zip(xs, summary.days, strict=True)
+        if stats.mean_mood is not None
     ]
     if means:
         bottom.plot([m[0] for m in means], [m[1] for m in means], "-", color="#555", zorder=2)
@@ -216,12 +218,12 @@ def save_week_chart(
             bottom.scatter([x], [m], s=160, color=_MOOD_COLORS[int(round(m))], zorder=3)
     else:
         bottom.text(3, 3, "no entries this week", ha="center", va="center", color="#777")
-    for x, d in zip(xs, summary.days, strict=True):
-        if d.entries:
+    for x, stats in zip(xs, summary.days, strict=True):
+        if stats.entries:
             bottom.text(
                 x,
                 0.65,
-                f"{d.entries} entr{'ies' if d.entries > 1 else 'y'}",
+                f"{stats.entries} entr{'ies' if stats.entries > 1 else 'y'}",
                 ha="center",
                 fontsize=8,
                 color="#555",

@@ -98,7 +98,10 @@ def _summary(journal: Journal, args: argparse.Namespace) -> int:
     else:
         print(summary.format())
     if args.chart:
-        path = journal.save_chart(args.chart, **({"week": day} if args.week else {"day": day}))
+        if args.week:
+            path = journal.save_chart(args.chart, week=day)
+        else:
+            path = journal.save_chart(args.chart, day=day)
         print(f"chart saved to {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
 

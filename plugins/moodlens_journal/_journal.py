@@ -214,12 +214,12 @@ class Journal:
             return []
         dialect = s.get_bind().dialect.name
         if dialect in ("sqlite", "postgresql"):
-            if dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
             # Another process may add the same tag at the same moment.
-            s.execute(insert(TagRow).values([{"name": n} for n in names]).on_conflict_do_nothing())
+            rows = [{"name": n} for n in names]
+            s.execute(insert(TagRow).values(rows).on_conflict_do_nothing())
         else:
             known = set(s.scalars(select(TagRow.name).where(TagRow.name.in_(names))))
             s.add_all(TagRow(name=n) for n in names if n not in known)
@@ -234,8 +234,10 @@ class Journal:
             JournalReadOnlyError: the journal cannot be written.
         """
         with self.session("deleting an entry", write=True) as s:
-            found = s.execute(delete(EntryRow).where(EntryRow.id == int(entry_id))).rowcount
-            if not found:
+            gone = s.scalars(
+                delete(EntryRow).where(EntryRow.id == int(entry_id)).returning(EntryRow.id)
+            ).all()
+            if not gone:
                 raise InvalidEntryError(f"there is no entry {entry_id}; list them with `entries`")
 
     def entries(
