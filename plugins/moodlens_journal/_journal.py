@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal, TextIO
 
 from moodlens import Emotion
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -234,11 +234,10 @@ class Journal:
             JournalReadOnlyError: the journal cannot be written.
         """
         with self.session("deleting an entry", write=True) as s:
-            gone = s.scalars(
-                delete(EntryRow).where(EntryRow.id == int(entry_id)).returning(EntryRow.id)
-            ).all()
-            if not gone:
+            row = s.get(EntryRow, int(entry_id))
+            if row is None:
                 raise InvalidEntryError(f"there is no entry {entry_id}; list them with `entries`")
+            s.delete(row)  # its entry_tags rows go with it
 
     def entries(
         self,
