@@ -26,7 +26,7 @@ from ._faces import FaceFinderOptions
 from ._hookspecs import hookimpl
 from ._model import ModelInfo, default_model_path
 from ._plugins import PluginInfo, PluginManager, PluginStats, installed_plugins
-from ._sources import Frame, FrameSource, open_source
+from ._sources import CameraSource, Frame, FrameSource, open_source
 from ._stream import MoodStream, MoodStreamOptions, StreamStats
 from ._types import (
     Box,
@@ -47,6 +47,7 @@ __all__ = [
     "FaceDetectorError",
     "FaceFinderOptions",
     "Frame",
+    "CameraSource",
     "FrameSource",
     "InvalidImageError",
     "MissingDependencyError",
