@@ -236,7 +236,17 @@ def classify_error(e: exc.DBAPIError, url: URL, doing: str) -> JournalError:
             f"{doing} failed: the database role cannot write {where} ({text}); grant it "
             "INSERT/UPDATE or use another role."
         )
-    return JournalUnavailableError(f"{doing} failed on {where}: {text}")
+    if "locked" in low or "busy" in low:
+        hint = "another program kept the journal busy; try again, or close that program"
+    elif "connect" in low or "timeout" in low or "could not translate host" in low:
+        hint = "check that the database server is running and the URL is right"
+    elif "password" in low or "authentication" in low or "role" in low:
+        hint = "check the user name and password in the URL"
+    else:
+        hint = "nothing was changed; try again, or report this with the message"
+    return JournalUnavailableError(
+        f"{doing} failed on {where}: {text}. {hint[0].upper()}{hint[1:]}."
+    )
 
 
 # -- schema --------------------------------------------------------------------------------------
