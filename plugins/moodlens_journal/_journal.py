@@ -9,7 +9,7 @@ import os
 import socket
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from types import MappingProxyType
@@ -352,7 +352,7 @@ class Journal:
             raise InvalidEntryError(f"the period ends ({end}) before it starts ({start})")
         lo, hi = _bound(start, tz, end=False), _bound(end, tz, end=True)
         days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        seconds: dict[date, Counter[Emotion]] = defaultdict(Counter)
+        seconds: dict[date, dict[Emotion, float]] = defaultdict(lambda: defaultdict(float))
         changes: Counter[date] = Counter()
         sessions: set[int] = set()
         with self.session("summarising the journal") as s:
@@ -508,7 +508,7 @@ class Journal:
 
         if what == "entries":
             header = ["id", "time", "mood", "label", "note", "tags", "device"]
-            rows = [
+            rows: list[list[Any]] = [
                 [
                     e.id,
                     iso(e.created_at),
@@ -616,7 +616,7 @@ def _mean(values: Iterable[int]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _top(seconds: Counter[Emotion]) -> Emotion | None:
+def _top(seconds: Mapping[Emotion, float]) -> Emotion | None:
     positive = {e: s for e, s in seconds.items() if s > 0}
     return max(EMOTIONS, key=lambda e: positive.get(e, -1.0)) if positive else None
 
