@@ -49,6 +49,19 @@ def build_vgg(
     return keras.Model(inputs, outputs, name="vgg")
 
 
+def _separable_bn(x, width: int, reg, conv_name: str, bn_name: str):
+    x = layers.SeparableConv2D(
+        width,
+        3,
+        padding="same",
+        use_bias=False,
+        depthwise_regularizer=reg,
+        pointwise_regularizer=reg,
+        name=conv_name,
+    )(x)
+    return layers.BatchNormalization(name=bn_name)(x)
+
+
 def build_mini_xception(weight_decay: float = 1e-4) -> keras.Model:
     """Mini-Xception (Arriaga et al. 2017): depthwise-separable residual blocks, global pooling."""
     reg = keras.regularizers.l2(weight_decay)
@@ -60,27 +73,9 @@ def build_mini_xception(weight_decay: float = 1e-4) -> keras.Model:
             width, 1, strides=2, padding="same", use_bias=False, name=f"x{i}_short"
         )(x)
         shortcut = layers.BatchNormalization(name=f"x{i}_short_bn")(shortcut)
-        x = layers.SeparableConv2D(
-            width,
-            3,
-            padding="same",
-            use_bias=False,
-            depthwise_regularizer=reg,
-            pointwise_regularizer=reg,
-            name=f"x{i}_sep1",
-        )(x)
-        x = layers.BatchNormalization(name=f"x{i}_bn1")(x)
+        x = _separable_bn(x, width, reg, f"x{i}_sep1", f"x{i}_bn1")
         x = layers.Activation("relu", name=f"x{i}_relu")(x)
-        x = layers.SeparableConv2D(
-            width,
-            3,
-            padding="same",
-            use_bias=False,
-            depthwise_regularizer=reg,
-            pointwise_regularizer=reg,
-            name=f"x{i}_sep2",
-        )(x)
-        x = layers.BatchNormalization(name=f"x{i}_bn2")(x)
+        x = _separable_bn(x, width, reg, f"x{i}_sep2", f"x{i}_bn2")
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"x{i}_pool")(x)
         x = layers.Add(name=f"x{i}_add")([x, shortcut])
     x = layers.Conv2D(len(LABELS), 3, padding="same", name="head_conv")(x)
