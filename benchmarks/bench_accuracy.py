@@ -39,27 +39,19 @@ DATA_ENV = "MOODLENS_FER2013"
 
 
 def scores_to_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class recall/precision and the confusion matrix."""
-    k = len(LABELS)
-    predicted = scores.argmax(axis=1)
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    support = confusion.sum(axis=1)
-    called = confusion.sum(axis=0)
-    hits = np.diag(confusion)
-    recall = np.divide(hits, support, out=np.zeros(k), where=support > 0)
-    precision = np.divide(hits, called, out=np.zeros(k), where=called > 0)
-    both = precision + recall
-    f1 = np.divide(2 * precision * recall, both, out=np.zeros(k), where=both > 0)
-    present = support > 0  # with --limit a class may be absent; average over those present
+    """The project's own metrics (moodlens_training), flattened for the tables here."""
+    from moodlens_training._evaluate import metrics
+
+    m = metrics(labels, scores.argmax(axis=1))
+    per_class = m["per_class"]
     return {
-        "n": int(len(labels)),
-        "accuracy": float(hits.sum() / max(1, len(labels))),
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "recall": dict(zip(LABELS, map(float, recall), strict=True)),
-        "precision": dict(zip(LABELS, map(float, precision), strict=True)),
-        "support": dict(zip(LABELS, map(int, support), strict=True)),
-        "confusion": confusion.tolist(),
+        "n": m["faces"],
+        "accuracy": m["accuracy"],
+        "macro_f1": m["macro_f1"],
+        "recall": {c: v["recall"] for c, v in per_class.items()},
+        "precision": {c: v["precision"] for c, v in per_class.items()},
+        "support": {c: v["support"] for c, v in per_class.items()},
+        "confusion": m["confusion"],
     }
 
 

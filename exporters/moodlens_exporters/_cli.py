@@ -29,13 +29,11 @@ def _best_epoch(log: Path) -> int | None:
     return int(best["epoch"]) + 1
 
 
-def _write_card(args, argv, config: dict, state: dict, report: dict) -> None:
-    from moodlens_training._data import load_faces
-    from moodlens_training._evaluate import evaluate_model, plot_confusion
+def _write_card(args, argv, config: dict, state: dict, report: dict, evaluation: dict) -> None:
+    from moodlens_training._evaluate import plot_confusion
 
     from ._card import write_model_card
 
-    evaluation = evaluate_model(args.out, load_faces(args.data)["PublicTest"])
     folder = args.out.parent
     plot_confusion(
         np.asarray(evaluation["confusion"]),
@@ -90,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.card and not args.data:
+        p.error("--card needs --data: the card reports the PublicTest evaluation")
     if args.int8 and not (args.calibration or args.data):
         p.error("--int8 needs --calibration (or --data) to calibrate on real faces")
     from moodlens_training._data import DataError, load_faces
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         load_float32,
         model_metadata,
         parity,
+        set_metadata,
         with_head,
     )
 
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 version=version,
                 accuracy=evaluation["accuracy"],
             )
-            convert(model, args.out, meta)  # same graph, now with its measured accuracy
+            set_metadata(args.out, meta)  # same graph, now with its measured accuracy
             report["publictest_accuracy"] = evaluation["accuracy"]
             print(f"PublicTest accuracy (through the SDK): {evaluation['accuracy']:.4f}")
         if args.int8:
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         args.out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
         if args.card and "publictest_accuracy" in report:
-            _write_card(args, argv, config, state, report)
+            _write_card(args, argv, config, state, report, evaluation)
     except (ExportError, DataError, OSError, KeyError) as exc:
         print(f"moodlens-export: error: {exc}", file=sys.stderr)
         return 1

@@ -78,13 +78,21 @@ def convert(model, out: Path, metadata: dict[str, str]) -> Path:
     h, w, c = model.input_shape[1:]
     spec = [tf.TensorSpec((None, h, w, c), tf.float32, name="input")]
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET)
-    proto.graph.output[0].name  # noqa: B018 - touch to fail early on an empty graph
     onnx.helper.set_model_props(proto, metadata)
     proto.doc_string = "moodlens facial-emotion model"
     onnx.checker.check_model(proto)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(out))
     return out
+
+
+def set_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Replaces an ONNX file's metadata_props; the graph is untouched."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    onnx.helper.set_model_props(proto, metadata)
+    onnx.save(proto, str(path))
 
 
 def parity(model, onnx_path: Path, inputs: np.ndarray) -> ParityResult:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._keras_to_onnx import set_metadata
+
 logger = logging.getLogger(__name__)
 
 
@@ -48,9 +50,7 @@ def quantize_int8(fp32: Path, out: Path, calibration: np.ndarray, *, batch: int 
         )
     finally:
         prepared.unlink(missing_ok=True)
-    source, target = onnx.load(str(fp32)), onnx.load(str(out))
-    props = {p.key: p.value for p in source.metadata_props}
+    props = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
     props["moodlens.quantization"] = "int8-qdq-per-channel"
-    onnx.helper.set_model_props(target, props)
-    onnx.save(target, str(out))
+    set_metadata(out, props)
     return out

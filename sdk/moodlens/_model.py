@@ -186,7 +186,7 @@ class EmotionModel:
         if crops.shape[0] == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
         batch = self.preprocess(crops)
-        with self._lock:  # sessions are thread-safe, but one run at a time is faster on few cores
+        with self._lock:  # one run at a time: concurrent runs would share (oversubscribe) the cores
             out = self._session.run(None, {self._input: batch})[0]
         out = np.asarray(out, dtype=np.float32)
         if self.info.outputs_logits:

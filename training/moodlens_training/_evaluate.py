@@ -26,7 +26,8 @@ def metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
     return {
         "faces": int(len(labels)),
         "accuracy": float(true_pos.sum() / max(1, len(labels))),
-        "macro_f1": float(f1.mean()),
+        # over the classes present: a subset (e.g. --limit) may lack a rare class
+        "macro_f1": float(f1[support > 0].mean()) if (support > 0).any() else 0.0,
         "per_class": {
             name: {
                 "precision": float(precision[i]),
