@@ -25,6 +25,13 @@ from ._errors import (
 from ._faces import FaceFinderOptions
 from ._hookspecs import hookimpl
 from ._model import ModelInfo, default_model_path
+from ._paths import (
+    adopt_legacy_path,
+    ensure_private_dir,
+    user_cache_dir,
+    user_config_dir,
+    user_data_dir,
+)
 from ._plugins import PluginInfo, PluginManager, PluginStats, installed_plugins
 from ._sources import CameraSource, Frame, FrameSource, open_source
 from ._stream import MoodStream, MoodStreamOptions, StreamStats
@@ -68,8 +75,13 @@ __all__ = [
     "StreamSummary",
     "TrackedFace",
     "__version__",
+    "adopt_legacy_path",
+    "ensure_private_dir",
     "default_model_path",
     "hookimpl",
     "installed_plugins",
     "open_source",
+    "user_cache_dir",
+    "user_config_dir",
+    "user_data_dir",
 ]
