@@ -19,6 +19,7 @@ from ._errors import (
     MissingDependencyError,
     ModelError,
     MoodlensError,
+    OptionsError,
     PluginError,
     SourceError,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "MoodStream",
     "MoodStreamOptions",
     "MoodlensError",
+    "OptionsError",
     "PluginError",
     "PluginInfo",
     "PluginManager",

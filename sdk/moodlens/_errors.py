@@ -2,6 +2,7 @@
 
 MoodlensError
 ├── InvalidImageError      an image or frame that cannot be used (None, empty, wrong dtype...)
+├── OptionsError           an option or argument value that is out of range or of the wrong type
 ├── ModelError             a model file that is missing, unreadable or not self-describing
 ├── FaceDetectorError      the installed OpenCV cannot detect faces (no Haar cascades)
 ├── SourceError            a camera, video, image or folder that cannot be read
@@ -18,6 +19,15 @@ class MoodlensError(Exception):
 
 class InvalidImageError(MoodlensError, ValueError):
     """The image or frame cannot be used; the message says what was wrong."""
+
+
+class OptionsError(MoodlensError, ValueError):
+    """An option or argument has a wrong value or type; the message says which and what works.
+
+    Options classes (``MoodStreamOptions``, ``FaceFinderOptions``) and constructors such as
+    ``EmotionDetector(threads=...)`` raise it. It is also a ``ValueError``, so code that already
+    catches ``ValueError`` keeps working.
+    """
 
 
 class ModelError(MoodlensError):
