@@ -1,4 +1,4 @@
-"""Input validation: turns what users pass (arrays, paths, encoded bytes) into gray uint8."""
+"""Input validation and decoding: turns what users pass (arrays, paths, bytes) into gray uint8."""
 
 from __future__ import annotations
 
@@ -14,13 +14,46 @@ from ._errors import InvalidImageError
 ImageLike = Any  # np.ndarray | str | os.PathLike | bytes
 
 
-def _decode(data: bytes, where: str) -> np.ndarray:
+def decode_image(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> np.ndarray:
+    """Decodes an image file or encoded bytes into an upright HxWx3 BGR uint8 array.
+
+    The one decoder of moodlens: ``detect()``, ``classify()`` and image-file sources all
+    use it, so a photo gives the same faces whichever way it comes in. EXIF orientation is
+    applied (a portrait phone photo stored sideways comes out upright), gray and 16-bit
+    images become 8-bit BGR, and an alpha channel is dropped.
+
+    Args:
+        source: the path of an image file, or the encoded bytes of one.
+
+    Returns:
+        The decoded image, HxWx3 BGR uint8.
+
+    Raises:
+        InvalidImageError: the path does not exist or cannot be read, or the bytes are
+            empty or not an image OpenCV can decode.
+
+    Example:
+        >>> image = decode_image("portrait.jpg")  # upright, whatever the camera stored
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        where = f"image file {str(path)!r}"
+        if not path.is_file():
+            raise InvalidImageError(f"{where} does not exist or is not a file.")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InvalidImageError(f"{where} cannot be read: {exc.strerror}.") from None
+    else:
+        where, data = "the image bytes", bytes(source)
     if not data:
-        raise InvalidImageError(f"{where} is empty; pass the bytes of a JPEG, PNG or BMP image.")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        raise InvalidImageError(f"{where} is empty; pass a JPEG, PNG, BMP or TIFF image.")
+    # IMREAD_COLOR (not IMREAD_UNCHANGED) is what makes OpenCV apply EXIF orientation.
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise InvalidImageError(
-            f"{where} is not an image OpenCV can decode; pass a JPEG, PNG, BMP or TIFF file."
+            f"{where} cannot be decoded: not an image OpenCV can read; "
+            "pass a JPEG, PNG, BMP or TIFF image."
         )
     return image
 
@@ -36,19 +69,8 @@ def load_image(image: ImageLike) -> tuple[np.ndarray, bool]:
             "image is None; pass an HxWx3 BGR or HxW gray uint8 array, "
             "or the path of an image file."
         )
-    if isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        if not path.is_file():
-            raise InvalidImageError(f"image file {str(path)!r} does not exist or is not a file.")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InvalidImageError(
-                f"image file {str(path)!r} cannot be read: {exc.strerror}."
-            ) from None
-        return _decode(data, f"file {str(path)!r}"), True
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        return _decode(bytes(image), "the image bytes"), True
+    if isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)):
+        return decode_image(image), True
     if isinstance(image, np.ndarray):
         return image, False
     raise InvalidImageError(
@@ -72,15 +94,12 @@ def to_gray(image: ImageLike, *, rgb: bool = False) -> np.ndarray:
     if array.size == 0:
         raise InvalidImageError(f"image is empty (shape {array.shape}); pass a non-empty image.")
     if array.dtype != np.uint8:
-        if decoded and array.dtype == np.uint16:
-            array = (array >> 8).astype(np.uint8)
-        else:
-            hint = (
-                " Scale floats in [0, 1] with (img * 255).astype(np.uint8)."
-                if np.issubdtype(array.dtype, np.floating)
-                else ""
-            )
-            raise InvalidImageError(f"image dtype is {array.dtype}; expected uint8.{hint}")
+        hint = (
+            " Scale floats in [0, 1] with (img * 255).astype(np.uint8)."
+            if np.issubdtype(array.dtype, np.floating)
+            else ""
+        )
+        raise InvalidImageError(f"image dtype is {array.dtype}; expected uint8.{hint}")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim == 2:

@@ -28,7 +28,8 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from ._errors import SourceError
+from ._errors import InvalidImageError, SourceError
+from ._image import decode_image
 
 logger = logging.getLogger(__name__)
 
@@ -545,11 +546,10 @@ class ImageFilesSource(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         fps = self.fps or 1.0
         for index, path in enumerate(self.files):
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise SourceError(
-                    f"image file {str(path)!r} cannot be decoded; is it a JPEG, PNG or BMP?"
-                )
+            try:
+                image = decode_image(path)  # the detector's decoder: EXIF orientation applied
+            except InvalidImageError as exc:
+                raise SourceError(str(exc)) from None
             yield Frame(image, index / fps, index)
 
 
