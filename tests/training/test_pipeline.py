@@ -44,11 +44,12 @@ def test_train_export_load_evaluate(tmp_path, request):
     from moodlens import EmotionDetector
     from moodlens_exporters._cli import main as export_main
     from moodlens_training._evaluate import evaluate_model, write_report
+    from moodlens_training import with_validation
     from moodlens_training._train import TrainConfig, train
 
     from ..conftest import SHARED_FER
 
-    faces = _faces(SHARED_FER if SHARED_FER.is_file() else None)
+    faces = with_validation(_faces(SHARED_FER if SHARED_FER.is_file() else None))
     run = tmp_path / "run"
     cfg = TrainConfig(architecture="mini_xception", epochs=1, batch_size=64, data="tiny.csv")
     state = train(cfg, faces, run, verbose=0)
@@ -67,7 +68,9 @@ def test_train_export_load_evaluate(tmp_path, request):
     assert parity["max_abs_diff"] < 1e-4 and parity["argmax_agreement"] == 1.0
 
     # with data: real-face parity, measured accuracy in the metadata, int8 copy, model card
-    csv_path = _write_csv(tmp_path / "faces.csv", faces)
+    csv_path = _write_csv(
+        tmp_path / "faces.csv", {s: f for s, f in faces.items() if s != "Validation"}
+    )
     shipped = tmp_path / "models" / "emotion.onnx"
     args = [str(run), "--out", str(shipped), "--data", str(csv_path), "--int8", "--card",
             "--calibration-size", "64", "--tolerance", "1e-4"]

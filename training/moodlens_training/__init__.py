@@ -3,6 +3,35 @@
 Needs the ``train`` extra: ``pip install 'moodlens[train]'``.
 """
 
-from ._data import LABELS, DataError, FaceSet, load_faces, load_fer2013_csv, load_image_folder
+from ._data import (
+    LABELS,
+    VALIDATION,
+    DataError,
+    FaceSet,
+    attach_ferplus,
+    load_faces,
+    load_fer2013_csv,
+    load_ferplus_votes,
+    load_image_folder,
+    split_validation,
+    with_validation,
+)
+from ._evaluate import evaluate_model, format_report, plot_confusion, write_report
 
-__all__ = ["LABELS", "DataError", "FaceSet", "load_faces", "load_fer2013_csv", "load_image_folder"]
+__all__ = [
+    "LABELS",
+    "VALIDATION",
+    "DataError",
+    "FaceSet",
+    "attach_ferplus",
+    "evaluate_model",
+    "format_report",
+    "load_faces",
+    "load_fer2013_csv",
+    "load_ferplus_votes",
+    "load_image_folder",
+    "plot_confusion",
+    "split_validation",
+    "with_validation",
+    "write_report",
+]

@@ -12,12 +12,17 @@ from ._data import DataError
 
 
 def _load(args: argparse.Namespace):
-    from ._data import attach_ferplus, load_faces, load_ferplus_votes
+    """The data set's splits, Validation carved from Training (before any relabelling).
 
-    faces = load_faces(args.data)
+    FER+ labels replace only the Training split's: Validation, which selects the
+    model, and the test splits keep the labels that evaluation and export score.
+    """
+    from ._data import attach_ferplus, load_faces, load_ferplus_votes, with_validation
+
+    faces = with_validation(load_faces(args.data))
     if getattr(args, "ferplus", None):
         votes = load_ferplus_votes(args.ferplus)
-        faces = {split: attach_ferplus(f, votes, args.ferplus_mode) for split, f in faces.items()}
+        faces["Training"] = attach_ferplus(faces["Training"], votes, args.ferplus_mode)
     return faces
 
 
@@ -37,7 +42,7 @@ def train_main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=defaults.learning_rate)
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--patience", type=int, default=0, help="early stop on PublicTest; 0: off")
+    p.add_argument("--patience", type=int, default=0, help="early stop on Validation; 0: off")
     p.add_argument(
         "--limit", type=int, default=0, help="train on this many faces only (smoke runs)"
     )
@@ -87,7 +92,9 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     p.add_argument("model", type=Path, help="an exported .onnx model")
     p.add_argument("--data", required=True)
     p.add_argument(
-        "--split", default="PublicTest", choices=["Training", "PublicTest", "PrivateTest"]
+        "--split",
+        default="PublicTest",
+        choices=["Training", "Validation", "PublicTest", "PrivateTest"],
     )
     p.add_argument("--report", type=Path, help="folder for report.json, report.md, confusion.png")
     p.add_argument(

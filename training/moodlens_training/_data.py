@@ -19,6 +19,11 @@ import numpy as np
 LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 IMAGE_SIZE = 48
 SPLITS = ("Training", "PublicTest", "PrivateTest")
+#: The split that selects epochs, hyperparameters, ensemble weights and temperature:
+#: carved from Training (stratified, fixed seed) unless the data set brings its own.
+VALIDATION = "Validation"
+VALIDATION_FRACTION = 0.1
+VALIDATION_SEED = 20260101
 # FER+ vote columns, in fer2013new.csv order, mapped to FER2013 classes (None: no FER2013 class).
 _FERPLUS_COLUMNS = {
     "neutral": 6,
@@ -36,8 +41,8 @@ _FOLDER_SPLITS = {
     "train": "Training",
     "training": "Training",
     "test": "PublicTest",
-    "val": "PublicTest",
-    "validation": "PublicTest",
+    "val": VALIDATION,
+    "validation": VALIDATION,
     "publictest": "PublicTest",
     "privatetest": "PrivateTest",
 }
@@ -254,6 +259,47 @@ def load_image_folder(root: str | Path) -> dict[str, FaceSet]:
     if not result:
         raise DataError(f"{root}: no train/ or test/ folders with class subfolders of images.")
     return result
+
+
+def split_validation(
+    faces: FaceSet, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED
+) -> tuple[FaceSet, FaceSet]:
+    """Splits ``faces`` into (train, validation), stratified by class, with a fixed seed.
+
+    Each class gives ``round(fraction * n)`` of its faces (at least one when it has
+    two or more), so the validation split has Training's class balance.
+
+    Raises:
+        DataError: ``fraction`` is not in (0, 1).
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"validation fraction {fraction} must be between 0 and 1.")
+    rng = np.random.default_rng(seed)
+    held = []
+    for label in range(len(LABELS)):
+        members = np.flatnonzero(faces.labels == label)
+        if members.size < 2:
+            continue
+        take = max(1, int(round(fraction * members.size)))
+        held.append(rng.permutation(members)[:take])
+    val_index = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
+    keep = np.ones(len(faces), dtype=bool)
+    keep[val_index] = False
+    return faces.subset(np.flatnonzero(keep)), faces.subset(val_index)
+
+
+def with_validation(faces: dict[str, FaceSet]) -> dict[str, FaceSet]:
+    """Adds the Validation split (carved from Training) unless the data set has one.
+
+    Raises:
+        DataError: there is no Training split.
+    """
+    if VALIDATION in faces:
+        return faces
+    if "Training" not in faces:
+        raise DataError(f"the data set has no Training split (found {', '.join(faces)}).")
+    train, val = split_validation(faces["Training"])
+    return {**faces, "Training": train, VALIDATION: val}
 
 
 def load_faces(path: str | Path) -> dict[str, FaceSet]:

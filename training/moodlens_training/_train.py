@@ -1,8 +1,13 @@
 """The training loop: tf.data + Keras fit, a checkpoint every epoch, resumable.
 
 A run folder holds ``config.json`` (everything the exporter needs), ``last.keras``
-(model + optimiser state, every epoch), ``best.keras`` (best PublicTest accuracy),
+(model + optimiser state, every epoch), ``best.keras`` (best Validation accuracy),
 ``state.json`` (epochs done, best so far) and ``log.csv``.
+
+Selection is honest: epochs are chosen on the Validation split (carved from
+Training, see ``with_validation``); PublicTest is never read here. A seed makes
+a run repeatable: each epoch's order and each step's augmentation are stateless
+functions of (seed, epoch) and (seed, step), so ``--resume`` continues exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._data import LABELS, FaceSet
+from ._data import LABELS, VALIDATION, FaceSet
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +44,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     seed: int = 1
     mixed_bfloat16: bool = True
-    patience: int = 0  # early stop on PublicTest after this many epochs without gain; 0: off
+    patience: int = 0  # early stop on Validation after this many epochs without gain; 0: off
     limit: int = 0  # use only this many training faces (smoke tests); 0: all
     data: str = ""
     ferplus: str = ""
@@ -50,46 +55,86 @@ class TrainConfig:
     commit: str = ""
     train_size: int = 0
     val_size: int = 0
+    selection_split: str = VALIDATION
     extra: dict = field(default_factory=dict)
 
 
-def _git_commit() -> str:
-    try:
+def source_commit() -> str:
+    """The commit of the moodlens source tree this code runs from, ``+dirty`` if edited.
+
+    Read from the folder of this package, not the current folder, so a run started
+    elsewhere still records the code that trained it; ``unknown`` outside a checkout.
+    """
+    here = str(Path(__file__).resolve().parent)
+
+    def git(*args: str) -> str:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
+            ["git", "-C", here, *args], capture_output=True, text=True, timeout=10, check=False
         )
-        return out.stdout.strip() or "unknown"
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        if not commit:
+            return "unknown"
+        return commit + ("+dirty" if git("status", "--porcelain", "--", ".") else "")
     except OSError:
         return "unknown"
 
 
-def _dataset(faces: FaceSet, cfg: TrainConfig, training: bool):
+def _targets(faces: FaceSet) -> np.ndarray:
+    if faces.soft_labels is not None:
+        return faces.soft_labels
+    return np.eye(len(LABELS), dtype=np.float32)[faces.labels]
+
+
+def _normalise(x, cfg: TrainConfig):
+    import tensorflow as tf
+
+    return (tf.cast(x, tf.float32) / 255.0 - cfg.mean) / cfg.std
+
+
+def training_dataset(faces: FaceSet, cfg: TrainConfig, first_epoch: int = 0):
+    """Batches for epochs ``first_epoch .. cfg.epochs - 1``, augmented, repeatable.
+
+    Epoch ``e`` is a stateless shuffle seeded by (seed, e); step ``s`` (counted from
+    the run's start) is augmented with seed (seed, s). Starting at ``first_epoch``
+    yields exactly the batches the uninterrupted run would have seen from there.
+    """
     import tensorflow as tf
 
     from ._augment import AugmentConfig, augment_batch
 
-    targets = (
-        faces.soft_labels
-        if faces.soft_labels is not None
-        else np.eye(len(LABELS), dtype=np.float32)[faces.labels]
-    )
-    ds = tf.data.Dataset.from_tensor_slices((faces.images[..., None], targets))
-    if training:
-        ds = ds.shuffle(len(faces), seed=cfg.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(cfg.batch_size)
-    augment = AugmentConfig() if training else AugmentConfig.none()
+    images = tf.constant(faces.images[..., None])
+    targets = tf.constant(_targets(faces))
+    n, seed = len(faces), int(cfg.seed)
+    steps = int(np.ceil(n / cfg.batch_size))
+    augment = AugmentConfig()
 
-    def prepare(images, labels):
-        x = tf.cast(images, tf.float32) / 255.0
-        if training:
-            x = augment_batch(x, augment)
-        return (x - cfg.mean) / cfg.std, labels
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(cfg.batch_size)
+
+    ds = tf.data.Dataset.range(first_epoch, cfg.epochs).flat_map(epoch_batches)
+    ds = ds.enumerate(start=first_epoch * steps)
+
+    def prepare(step, index):
+        x = tf.cast(tf.gather(images, index), tf.float32) / 255.0
+        x = augment_batch(x, augment, tf.stack([tf.constant(seed, tf.int64), step]))
+        return (x - cfg.mean) / cfg.std, tf.gather(targets, index)
 
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def evaluation_dataset(faces: FaceSet, cfg: TrainConfig):
+    """Un-augmented, normalised batches in file order (Validation, tests)."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((faces.images[..., None], _targets(faces)))
+    ds = ds.batch(cfg.batch_size).map(lambda x, y: (_normalise(x, cfg), y))
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 class _EpochState:
@@ -137,8 +182,11 @@ def train(
 ) -> dict:
     """Trains (or resumes) a run in ``run``; returns the final state.
 
+    ``faces`` needs Training and Validation splits (``with_validation`` carves the
+    latter from Training); any test split is ignored.
+
     Raises:
-        ValueError: no Training or PublicTest split, or a resume without a checkpoint.
+        ValueError: no Training or Validation split, or a resume without a checkpoint.
     """
     import keras
     import tensorflow as tf
@@ -146,12 +194,12 @@ def train(
     from ._models import build_model
 
     run.mkdir(parents=True, exist_ok=True)
-    if "Training" not in faces or "PublicTest" not in faces:
+    if "Training" not in faces or VALIDATION not in faces:
         raise ValueError(
-            "the data set needs a Training split and a PublicTest (test/) split; "
-            f"found {', '.join(faces) or 'none'}."
+            f"the data set needs a Training and a {VALIDATION} split (moodlens_training."
+            f"with_validation carves one from Training); found {', '.join(faces) or 'none'}."
         )
-    train_set, val_set = faces["Training"], faces["PublicTest"]
+    train_set, val_set = faces["Training"], faces[VALIDATION]
     if resume:
         if not (run / "last.keras").is_file():
             raise ValueError(f"{run}: nothing to resume (no last.keras); start without --resume.")
@@ -162,11 +210,12 @@ def train(
     if not resume:
         pixels = train_set.images.astype(np.float32) / 255.0
         cfg.mean, cfg.std = float(pixels.mean()), float(pixels.std())
-        cfg.commit = _git_commit()
+        cfg.commit = source_commit()
         cfg.train_size, cfg.val_size = len(train_set), len(val_set)
         (run / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
     if cfg.mixed_bfloat16:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     steps = int(np.ceil(len(train_set) / cfg.batch_size))
@@ -191,7 +240,7 @@ def train(
             metrics=["accuracy"],
         )
     logger.info(
-        "%s: %d parameters, %d training / %d PublicTest faces, %d steps per epoch",
+        "%s: %d parameters, %d training / %d validation faces, %d steps per epoch",
         cfg.architecture,
         model.count_params(),
         len(train_set),
@@ -209,8 +258,9 @@ def train(
     tf.get_logger().setLevel("ERROR")
     try:
         model.fit(
-            _dataset(train_set, cfg, True),
-            validation_data=_dataset(val_set, cfg, False),
+            training_dataset(train_set, cfg, first_epoch=int(state["epochs_done"])),
+            steps_per_epoch=steps,
+            validation_data=evaluation_dataset(val_set, cfg),
             epochs=cfg.epochs,
             initial_epoch=int(state["epochs_done"]),
             callbacks=callbacks,
