@@ -6,8 +6,10 @@ import json
 import os
 import shutil
 import signal
+import site as python_site
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -199,35 +201,56 @@ def test_ctrl_c_stops_cleanly_and_every_plugin_hears_it(site, tmp_path, sample_b
     assert read_jsonl(bad) == [{"kind": "stopped", "reason": "interrupted", "frames": len(frames)}]
 
 
+def _venv_beside_this_one(venv: Path) -> Path:
+    """A new venv that also sees this interpreter's packages, as a user's own venv would.
+
+    ``venv --system-site-packages`` would see the *base* interpreter's packages, not the
+    ones installed in the venv running the tests (moodlens, pip, setuptools). A ``.pth``
+    file that calls ``site.addsitedir`` adds them, with their own ``.pth`` files (an
+    editable moodlens), after the new venv's own site-packages.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    ours = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    if python_site.ENABLE_USER_SITE:
+        ours.append(python_site.getusersitepackages())
+    theirs = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    lines = [f"import site; site.addsitedir({d!r})" for d in dict.fromkeys(ours)]
+    (Path(theirs) / "_moodlens_test_outer_venv.pth").write_text("\n".join(lines) + "\n")
+    return python
+
+
 @pytest.mark.slow
 def test_plugin_hello_installs_into_a_fresh_venv_and_is_found_by_name(tmp_path, sample_path):
-    """examples/plugin_hello as a user installs it: its own distribution, its entry point."""
+    """examples/plugin_hello as a user installs it: its own distribution, its entry point.
+
+    Offline (``--no-index``), so the build uses the installed setuptools
+    (``--no-build-isolation``); the dev extra pins one that builds wheels by itself.
+    """
     source = shutil.copytree(REPO / "examples" / "plugin_hello", tmp_path / "plugin_hello")
-    venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-    )
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    python = _venv_beside_this_one(tmp_path / "venv")
     install = subprocess.run(
         [
-            sys.executable,
+            str(python),
             "-m",
             "pip",
-            "--python",
-            str(python),
             "install",
             "-q",
-            "--no-deps",
-            "--no-build-isolation",
             "--no-index",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
             str(source),
         ],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert install.returncode == 0, install.stderr
+    assert install.returncode == 0, install.stdout + install.stderr
     env = dict(os.environ, MOODLENS_CONFIG=str(tmp_path / "none.toml"))
     listed = subprocess.run(
         [str(python), "-m", "moodlens", "plugins", "--json", "--hooks"],
@@ -236,6 +259,7 @@ def test_plugin_hello_installs_into_a_fresh_venv_and_is_found_by_name(tmp_path, 
         env=env,
         timeout=120,
     )
+    assert listed.returncode == 0, listed.stderr
     hello = {p["name"]: p for p in json.loads(listed.stdout)}["hello"]
     assert (hello["distribution"], hello["version"]) == ("moodlens-hello", "0.1.0")
     assert hello["hooks"] == [
