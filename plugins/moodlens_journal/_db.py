@@ -9,6 +9,7 @@ older SQLite journal is upgraded it is copied next to itself.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import sqlite3
@@ -24,14 +25,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from moodlens import MissingDependencyError
+from moodlens import MissingDependencyError, ensure_private_dir, user_data_dir
 from sqlalchemy import event, exc, inspect
 from sqlalchemy.engine import URL, Connection, Engine, create_engine, make_url
 
-from ._deps import require_platformdirs
 from ._errors import (
     JournalCorruptError,
     JournalError,
+    JournalNotFoundError,
     JournalReadOnlyError,
     JournalUnavailableError,
     JournalVersionError,
@@ -50,11 +51,10 @@ _OUR_TABLES = {t.name for t in Base.metadata.sorted_tables} | {"alembic_version"
 def default_journal_path() -> Path:
     """The default journal file: ``journal.db`` in the user's moodlens data folder.
 
-    Raises:
-        MissingDependencyError: platformdirs is not installed.
+    That is ``moodlens.user_data_dir()`` (``~/.local/share/moodlens`` on Linux), the
+    folder every earlier release used too, so an existing journal is found where it is.
     """
-    platformdirs = require_platformdirs()
-    return Path(platformdirs.user_data_path("moodlens", appauthor=False)) / "journal.db"
+    return user_data_dir("journal.db")
 
 
 def resolve_url(url: str | os.PathLike[str] | URL | None) -> URL:
@@ -99,8 +99,81 @@ class _FileState:
     exists: bool
 
 
+# Journal files hold a person's moods and notes: owner-only, like the folder they are in.
+_PRIVATE_FILE = 0o600
+_PRIVATE_DIR = 0o700
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _tighten(path: Path) -> None:
+    """Takes group and other permissions off an existing journal file (POSIX only)."""
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+            logger.info("journal file %s was mode %o; now owner-only", path, mode)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        logger.warning("cannot make %s owner-only (%s); check its permissions", path, e)
+
+
+def make_files_private(path: Path) -> None:
+    """Makes the journal file, its -wal/-shm files and its backups owner-only (0600)."""
+    _tighten(path)
+    for suffix in _COMPANIONS:
+        _tighten(path.with_name(path.name + suffix))
+    for backup in path.parent.glob(glob.escape(path.name) + ".schema-*.bak"):
+        _tighten(backup)
+
+
+def _make_private_folder(folder: Path) -> None:
+    """Creates the journal's folder owner-only (0700), and every missing folder above it.
+
+    The moodlens data folder is made owner-only even when it already existed; a folder
+    the user chose that already exists is left as it is (it may be shared on purpose).
+
+    Raises:
+        JournalReadOnlyError: a folder cannot be created.
+    """
+    try:
+        if folder == user_data_dir():
+            ensure_private_dir(folder)
+            return
+        missing = []
+        for parent in (folder, *folder.parents):
+            if parent.exists():
+                break
+            missing.append(parent)
+        for parent in reversed(missing):
+            parent.mkdir(mode=_PRIVATE_DIR, exist_ok=True)
+            if os.name == "posix":
+                os.chmod(parent, _PRIVATE_DIR)  # mkdir's mode is filtered by the umask
+    except OSError as e:
+        raise JournalReadOnlyError(
+            f"cannot create the folder {folder} for the journal ({e.strerror or e}); "
+            "give a path in a folder you can write"
+        ) from e
+
+
+def _create_private_file(path: Path) -> None:
+    """Creates an empty file owner-only, so SQLite gives its -wal and -shm files the same
+    mode (it copies the database file's permissions to them)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE)
+    except FileExistsError:  # another process was first; it is checked like any file
+        return
+    try:
+        if os.name == "posix":
+            os.fchmod(fd, _PRIVATE_FILE)
+    finally:
+        os.close(fd)
+
+
 def _check_sqlite_file(path: Path, *, create: bool) -> _FileState:
-    """Refuses what is certainly not a journal before SQLite touches it."""
+    """Refuses what is certainly not a journal before SQLite touches it; keeps it private."""
     if path.is_dir():
         raise JournalCorruptError(f"{path} is a folder, not a journal file; give a file path")
     if path.exists():
@@ -124,20 +197,24 @@ def _check_sqlite_file(path: Path, *, create: bool) -> _FileState:
             or not os.access(path, os.W_OK)
             or not os.access(path.parent, os.W_OK)
         )
+        if not read_only:
+            if path.parent == user_data_dir():
+                with contextlib.suppress(JournalReadOnlyError):
+                    _make_private_folder(path.parent)
+            make_files_private(path)
         return _FileState(read_only, bool(head))
     if not create:
-        raise JournalUnavailableError(f"there is no journal at {path}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise JournalReadOnlyError(
-            f"cannot create the folder {path.parent} for the journal ({e.strerror}); "
-            "give a path in a folder you can write"
-        ) from e
+        raise JournalNotFoundError(
+            f"there is no journal at {path}. Nothing was created: a journal is created by "
+            "writing to it (`moodlens journal add --mood 4`, or a stream with the "
+            "mood-journal plugin); or give the journal you meant with --db."
+        )
+    _make_private_folder(path.parent)
     if not os.access(path.parent, os.W_OK):
         raise JournalReadOnlyError(
             f"cannot create the journal {path}: the folder is not writable; give another path"
         )
+    _create_private_file(path)
     return _FileState(False, False)
 
 
@@ -269,10 +346,11 @@ def _known_revisions() -> set[str]:
     return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
-def ensure_schema(engine: Engine, url: URL, *, read_only: bool) -> str:
+def ensure_schema(engine: Engine, url: URL, *, read_only: bool, create: bool = True) -> str:
     """Creates or upgrades the journal's tables; returns the revision now in place.
 
     Raises:
+        JournalNotFoundError: an empty database and ``create`` False.
         JournalVersionError: the journal is newer than this moodlens.
         JournalCorruptError: the database holds other tables and is not a journal.
         JournalReadOnlyError: an older journal that cannot be upgraded in place.
@@ -297,6 +375,12 @@ def ensure_schema(engine: Engine, url: URL, *, read_only: bool) -> str:
                         f"{_where(url)} already holds other tables ({', '.join(sorted(foreign))})"
                         " and is not a moodlens journal; give an empty database or a new file."
                     )
+                if not create:
+                    raise JournalNotFoundError(
+                        f"{_where(url)} holds no journal yet. Nothing was created: a journal "
+                        "is created by writing to it (`moodlens journal add --mood 4`, or a "
+                        "stream with the mood-journal plugin)."
+                    )
             if read_only:
                 raise JournalReadOnlyError(
                     f"the journal {_where(url)} "
@@ -317,6 +401,7 @@ def _backup_sqlite(path: Path, revision: str) -> Path:
     """A consistent copy of the file before an upgrade (the caller holds the write lock)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     backup = path.with_name(f"{path.name}.schema-{revision}.{stamp}.bak")
+    _create_private_file(backup)
     src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(str(backup))

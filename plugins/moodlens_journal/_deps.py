@@ -1,15 +1,27 @@
-"""SQLAlchemy and Alembic are optional: they load here, and their absence says the pip command."""
+"""SQLAlchemy, Alembic and matplotlib are optional: they load here, and their absence says
+the pip command."""
 
 from __future__ import annotations
 
-from moodlens._errors import require
+import importlib
+from types import ModuleType
+
+from moodlens import MissingDependencyError
 
 _FEATURE = "the mood journal"
 
+
+def _require(module: str, feature: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingDependencyError(module, "journal", feature) from e
+
+
 # Imported for their side effect: MissingDependencyError with the pip command, before
 # any module of this package does `import sqlalchemy`.
-require("sqlalchemy", extra="journal", feature=_FEATURE)
-require("alembic", extra="journal", feature=_FEATURE)
+_require("sqlalchemy", _FEATURE)
+_require("alembic", _FEATURE)
 
 
 def require_matplotlib() -> None:
@@ -18,13 +30,4 @@ def require_matplotlib() -> None:
     Raises:
         MissingDependencyError: matplotlib is not installed.
     """
-    require("matplotlib", extra="journal", feature="the mood journal's charts")
-
-
-def require_platformdirs():  # noqa: ANN201 - a module
-    """platformdirs, or MissingDependencyError with the pip command.
-
-    Raises:
-        MissingDependencyError: platformdirs is not installed.
-    """
-    return require("platformdirs", extra="journal", feature=_FEATURE)
+    _require("matplotlib", "the mood journal's charts")

@@ -4,6 +4,7 @@ MoodlensError
 └── JournalError                 anything the journal cannot do; the message says what to do
     ├── InvalidEntryError        a mood, note, tag, date or setting that cannot be stored
     ├── JournalUnavailableError  the database cannot be reached or answered with an error
+    │   └── JournalNotFoundError there is no journal there, and reading does not create one
     ├── JournalReadOnlyError     the journal can be read but not written
     ├── JournalCorruptError      the file is not a (readable) moodlens journal
     └── JournalVersionError      the journal was written by a newer moodlens
@@ -19,6 +20,7 @@ __all__ = [
     "InvalidEntryError",
     "JournalCorruptError",
     "JournalError",
+    "JournalNotFoundError",
     "JournalReadOnlyError",
     "JournalUnavailableError",
     "JournalVersionError",
@@ -35,6 +37,10 @@ class InvalidEntryError(JournalError, ValueError):
 
 class JournalUnavailableError(JournalError):
     """The database cannot be reached, or failed while reading or writing."""
+
+
+class JournalNotFoundError(JournalUnavailableError):
+    """There is no journal at that location; only writing creates one."""
 
 
 class JournalReadOnlyError(JournalError):

@@ -76,18 +76,22 @@ def _bound(value: DayOrTime | None, tz: tzinfo | None, *, end: bool) -> datetime
 class Journal:
     """The mood journal: capture sessions, mood intervals, mood changes and entries.
 
-    Opening a journal creates it (and its folder) when missing and upgrades an older
-    one in place, keeping every row (a SQLite file is first copied next to itself).
-    A journal file that is marked read-only opens for reading only.
+    Opening a journal creates it (and its folder) when missing, unless ``create`` is
+    False, and upgrades an older one in place, keeping every row (a SQLite file is
+    first copied next to itself). A new folder is owner-only (0700), and the journal's
+    files (the database, its -wal and -shm files, the backups) are made owner-only
+    (0600). A journal file that is marked read-only opens for reading only.
 
     Args:
         url: a SQLAlchemy URL (``postgresql+psycopg://user@host/db``), a file path for
             SQLite, or None for ``$MOODLENS_JOURNAL_URL`` or else ``journal.db`` in the
             user's data folder.
-        create: create a missing SQLite file (otherwise JournalUnavailableError).
+        create: create a missing journal (SQLite file and its folder, or the tables in an
+            empty database); otherwise JournalNotFoundError, and nothing is created.
         echo: log every SQL statement (SQLAlchemy's echo).
 
     Raises:
+        JournalNotFoundError: there is no journal there and ``create`` is False.
         JournalCorruptError: the file is not a SQLite database or not a journal.
         JournalReadOnlyError: a new or older journal cannot be written.
         JournalVersionError: the journal was written by a newer moodlens.
@@ -111,7 +115,9 @@ class Journal:
         self.url: URL = resolve_url(url)
         self._engine, self.read_only = create_journal_engine(self.url, create=create, echo=echo)
         try:
-            self.revision: str = ensure_schema(self._engine, self.url, read_only=self.read_only)
+            self.revision: str = ensure_schema(
+                self._engine, self.url, read_only=self.read_only, create=create
+            )
         except BaseException:
             self._engine.dispose()
             raise
