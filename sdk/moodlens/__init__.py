@@ -12,6 +12,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import typing as _typing
+
 from ._detector import EmotionDetector
 from ._errors import (
     FaceDetectorError,
@@ -76,6 +78,10 @@ __all__ = [
     "StreamStats",
     "StreamSummary",
     "TrackedFace",
+    "AnalyzedSource",
+    "SourceSummary",
+    "analyze",
+    "analyze_iter",
     "__version__",
     "adopt_legacy_path",
     "ensure_private_dir",
@@ -87,3 +93,25 @@ __all__ = [
     "user_config_dir",
     "user_data_dir",
 ]
+
+# Batch analysis loads on first use: it needs the `batch` extra (pandas, pyarrow).
+if _typing.TYPE_CHECKING:
+    from ._analyze import AnalyzedSource, analyze, analyze_iter
+    from ._analyze_table import SourceSummary
+
+_LAZY = {
+    "analyze": "moodlens._analyze",
+    "analyze_iter": "moodlens._analyze",
+    "AnalyzedSource": "moodlens._analyze",
+    "SourceSummary": "moodlens._analyze_table",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'moodlens' has no attribute {name!r}")
