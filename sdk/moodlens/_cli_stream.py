@@ -1,7 +1,8 @@
 """``moodlens watch`` (a camera, video or images, with plugins) and ``moodlens plugins``.
 
 Exit codes: 0 success, 1 a source, plugin or model that cannot be used, 2 usage
-errors, 130 interrupted by Ctrl-C (after the plugins heard the stop).
+errors (argparse: a missing or malformed argument, a value out of range), 130
+interrupted by Ctrl-C, 143 stopped by SIGTERM (both after the plugins heard the stop).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from . import __version__
 from ._errors import MoodlensError, PluginError
 from ._plugins import config_path, installed_plugins, load_config, toml_module
 
@@ -21,14 +24,65 @@ from ._plugins import config_path, installed_plugins, load_config, toml_module
 _PROGRESS_EVERY = 0.1
 
 
+def _number(kind: type, text: str) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number, 1 or more."""
+    value = int(_number(int, text))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _index(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    value = int(_number(int, text))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive(text: str) -> float:
+    """argparse type: a number above 0."""
+    value = _number(float, text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """argparse type: seconds, 0 or more."""
+    value = _number(float, text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
 def _watch_parser() -> argparse.ArgumentParser:
+    from ._stream import MoodStreamOptions  # cv2 and numpy: only for `watch`
+
+    defaults = MoodStreamOptions()
     p = argparse.ArgumentParser(
         prog="moodlens watch",
         description="Follow the mood of a camera, a video or images, and feed plugins.",
+        epilog="Exit codes: 0 done, 1 a source, plugin or model that cannot be used, 2 a usage "
+        "error, 130 Ctrl-C, 143 SIGTERM (both after the plugins heard the stop).",
     )
+    p.add_argument("--version", action="version", version=f"moodlens {__version__}")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--video", metavar="FILE", help="a video file")
-    src.add_argument("--camera", metavar="INDEX", type=int, help="a camera index (0: default)")
+    src.add_argument(
+        "--camera", metavar="INDEX", type=_index, help="a camera index (0: the default camera)"
+    )
     src.add_argument("--images", metavar="PATH", nargs="+", help="image files or a folder")
     p.add_argument(
         "--plugin",
@@ -37,33 +91,77 @@ def _watch_parser() -> argparse.ArgumentParser:
         default=None,
         help="enable an installed plugin (repeat for more); default: 'enabled' in the config",
     )
-    p.add_argument("--no-plugins", action="store_true", help="enable no plugin")
+    p.add_argument("--no-plugins", action="store_true", help="enable no plugin (default: off)")
     p.add_argument(
         "--set",
         metavar="PLUGIN.KEY=VALUE",
         action="append",
         default=[],
-        help="a plugin setting (VALUE is read as TOML, else as text); repeatable",
+        help="a plugin setting (VALUE is read as TOML, else as text); repeatable (default: none)",
     )
-    p.add_argument("--config", metavar="FILE", help=f"plugin config file (default {config_path()})")
-    p.add_argument("--show", action="store_true", help="live preview window (GUI OpenCV needed)")
+    p.add_argument(
+        "--config", metavar="FILE", help=f"plugin config file (default: {config_path()})"
+    )
+    p.add_argument(
+        "--show", action="store_true", help="live preview window, GUI OpenCV needed (default: off)"
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="progress bar on stderr (default: when stderr is a terminal)",
     )
-    p.add_argument("--realtime", action="store_true", help="play a video at its own pace")
-    p.add_argument("--faces", action="store_true", help="print each face's mood changes too")
-    p.add_argument("--json", action="store_true", help="mood changes and summary as JSON lines")
-    p.add_argument("--no-tracking", action="store_true", help="search whole frames every time")
-    p.add_argument("--detect-every", type=int, default=10, metavar="N")
-    p.add_argument("--half-life", type=float, default=0.5, metavar="SECONDS")
-    p.add_argument("--hold", type=float, default=0.5, metavar="SECONDS")
-    p.add_argument("--fps", type=float, metavar="FPS", help="images per second of stream time")
+    p.add_argument(
+        "--realtime", action="store_true", help="play a video at its own pace (default: off)"
+    )
+    p.add_argument(
+        "--faces", action="store_true", help="print each face's mood changes too (default: off)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="mood changes and summary as JSON lines (default: off)"
+    )
+    p.add_argument(
+        "--no-tracking",
+        action="store_true",
+        help="search whole frames every time instead of near known faces (default: off)",
+    )
+    p.add_argument(
+        "--detect-every",
+        type=_count,
+        default=defaults.detect_every,
+        metavar="N",
+        help="with tracking, search the whole frame every N frames (default: %(default)s)",
+    )
+    p.add_argument(
+        "--half-life",
+        type=_seconds,
+        default=defaults.half_life,
+        metavar="SECONDS",
+        help="smoothing: a past frame counts half after this long; 0 is off (default: %(default)s)",
+    )
+    p.add_argument(
+        "--hold",
+        type=_seconds,
+        default=defaults.hold,
+        metavar="SECONDS",
+        help="a new mood must lead this long before it counts (default: %(default)s)",
+    )
+    p.add_argument(
+        "--fps",
+        type=_positive,
+        metavar="FPS",
+        help="images per second of stream time (default: 1 for --images)",
+    )
     p.add_argument("--model", help="an ONNX model file (default: the bundled model)")
-    p.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    p.add_argument(
+        "--threads",
+        type=_count,
+        metavar="N",
+        help="ONNX Runtime intra-op threads (default: ONNX Runtime's choice)",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress details (default: off)"
+    )
     return p
 
 
@@ -71,11 +169,14 @@ def _plugins_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="moodlens plugins", description="List the installed moodlens plugins."
     )
+    p.add_argument("--version", action="version", version=f"moodlens {__version__}")
     p.add_argument(
-        "--hooks", action="store_true", help="import each plugin to list its hooks (slower)"
+        "--hooks",
+        action="store_true",
+        help="import each plugin to list its hooks, slower (default: off)",
     )
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--config", metavar="FILE", help=f"config file (default {config_path()})")
+    p.add_argument("--json", action="store_true", help="machine-readable output (default: off)")
+    p.add_argument("--config", metavar="FILE", help=f"config file (default: {config_path()})")
     return p
 
 
@@ -277,6 +378,7 @@ def _print_summary(stream: Any, summary: Any, elapsed: float, as_json: bool) -> 
                 "full_detections": stats.full_detections,
                 "near_detections": stats.near_detections,
                 "dropped_frames": stats.dropped_frames,
+                "skipped_frames": stats.skipped_frames,
                 "plugins": [
                     {
                         "name": p.name,
@@ -295,6 +397,9 @@ def _print_summary(stream: Any, summary: Any, elapsed: float, as_json: bool) -> 
     fps = summary.frames / elapsed if elapsed > 0 else 0.0
     # A live camera skips the frames that arrive while one is processed, to stay live.
     dropped = f"; {stats.dropped_frames} frames skipped to stay live" if stream.source.live else ""
+    if stats.skipped_frames:
+        s = "" if stats.skipped_frames == 1 else "s"
+        dropped += f"; {stats.skipped_frames} unreadable image{s} skipped"
     print(
         f"{summary.reason}: {summary.frames} frames ({summary.duration:.1f} s of source time) "
         f"in {elapsed:.1f} s, {fps:.1f} fps{dropped}",

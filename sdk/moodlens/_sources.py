@@ -107,6 +107,11 @@ class FrameSource:
         """Frames the source skipped to stay live (a camera ahead of the stream); else 0."""
         return 0
 
+    @property
+    def skipped(self) -> int:
+        """Frames the source could not read and left out (corrupt image files); else 0."""
+        return 0
+
     def __iter__(self) -> Iterator[Frame]:
         """Yields the Frames, once.
 
@@ -510,15 +515,28 @@ class CameraSource(FrameSource):
 class ImageFilesSource(FrameSource):
     """Image files (or every image in a folder, by name), one frame each at ``index / fps``.
 
+    An image that cannot be decoded (a corrupt or truncated file) is skipped with a
+    logged warning and counted in ``skipped``; its index and time slot stay empty. Only
+    when no image at all can be decoded does iterating raise.
+
     Args:
         paths: image files and/or folders (a folder contributes its images, sorted by name).
         fps: images per second of stream time, which the smoothing half-life is measured in.
+        skip_unreadable: skip undecodable images (the default); False raises at the first.
 
     Raises:
-        SourceError: a path that does not exist, a folder without images, or no images.
+        SourceError: a path that does not exist, a folder without images, or no images;
+            while iterating, an image that cannot be decoded when none could (or when
+            ``skip_unreadable`` is False).
     """
 
-    def __init__(self, paths: Sequence[str | os.PathLike[str]], *, fps: float = 1.0) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        fps: float = 1.0,
+        skip_unreadable: bool = True,
+    ) -> None:
         if not fps > 0:
             raise SourceError(f"fps must be positive, got {fps}")
         files: list[Path] = []
@@ -542,14 +560,28 @@ class ImageFilesSource(FrameSource):
         self.fps = float(fps)
         self.frame_count = len(files)
         self.description = str(paths[0]) if len(paths) == 1 else f"{len(files)} images"
+        self.skip_unreadable = skip_unreadable
+        self._skipped = 0
+
+    @property
+    def skipped(self) -> int:
+        """Images that could not be decoded and were left out."""
+        return self._skipped
 
     def __iter__(self) -> Iterator[Frame]:
         fps = self.fps or 1.0
+        decoded = 0
         for index, path in enumerate(self.files):
             try:
                 image = decode_image(path)  # the detector's decoder: EXIF orientation applied
             except InvalidImageError as exc:
-                raise SourceError(str(exc)) from None
+                last = len(self.files) - 1
+                if not self.skip_unreadable or (index == last and decoded == 0):
+                    raise SourceError(str(exc)) from None
+                self._skipped += 1
+                logger.warning("%s; skipped", exc)
+                continue
+            decoded += 1
             yield Frame(image, index / fps, index)
 
 

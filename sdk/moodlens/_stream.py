@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import MoodlensError
+from ._errors import MoodlensError, OptionsError
 from ._image import to_gray
 from ._plugins import PluginManager, PluginSpec, PluginStats
 from ._smoothing import ScoreSmoother, SteadyMood, as_mapping
@@ -71,7 +71,7 @@ class MoodStreamOptions:
         stop_timeout: seconds stopping waits for plugins to finish their work.
 
     Raises:
-        ValueError: an option out of range (the message names it).
+        OptionsError: an option out of range (the message names it); also a ValueError.
     """
 
     half_life: float = 0.5
@@ -106,7 +106,7 @@ class MoodStreamOptions:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             values = ", ".join(f"{n}={getattr(self, n)!r}" for n in bad)
-            raise ValueError(
+            raise OptionsError(
                 f"MoodStreamOptions out of range: {values}. Seconds, counts and sizes must "
                 "be non-negative (counts >= 1); scores and thresholds lie in [0, 1]."
             )
@@ -221,6 +221,7 @@ class StreamStats:
         plugins: each plugin's statistics.
         dropped_frames: camera frames skipped to stay live (a newer frame had arrived
             before the stream was ready); 0 for files and iterables, which give every frame.
+        skipped_frames: frames the source could not read and left out (corrupt images).
     """
 
     frames: int
@@ -228,6 +229,7 @@ class StreamStats:
     near_detections: int
     plugins: tuple[PluginStats, ...]
     dropped_frames: int = 0
+    skipped_frames: int = 0
 
 
 class MoodStream:
@@ -345,9 +347,14 @@ class MoodStream:
     @property
     def stats(self) -> StreamStats:
         """Frames processed and dropped, full vs near detections, each plugin's statistics."""
-        dropped = self._source.dropped if self._source is not None else 0
+        source = self._source
         return StreamStats(
-            self._frames, self._full, self._near, tuple(self._plugins.stats()), dropped
+            self._frames,
+            self._full,
+            self._near,
+            tuple(self._plugins.stats()),
+            source.dropped if source is not None else 0,
+            source.skipped if source is not None else 0,
         )
 
     def _start(self) -> None:

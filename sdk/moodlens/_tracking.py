@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ._errors import OptionsError
 from ._types import Box
 
 
@@ -55,7 +56,7 @@ class IouTracker:
             a hand over the face).
 
     Raises:
-        ValueError: a threshold outside [0, 1] or a negative ``lost_after``.
+        OptionsError: a threshold outside [0, 1] or a negative ``lost_after``.
 
     Example:
         >>> tracker = IouTracker()
@@ -65,9 +66,9 @@ class IouTracker:
 
     def __init__(self, *, iou_threshold: float = 0.3, lost_after: float = 1.0) -> None:
         if not 0.0 <= iou_threshold <= 1.0:
-            raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
+            raise OptionsError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
         if lost_after < 0:
-            raise ValueError(f"lost_after must be >= 0 seconds, got {lost_after}")
+            raise OptionsError(f"lost_after must be >= 0 seconds, got {lost_after}")
         self.iou_threshold = iou_threshold
         self.lost_after = lost_after
         self._tracks: dict[int, Track] = {}

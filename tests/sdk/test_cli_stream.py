@@ -304,3 +304,65 @@ def test_plugin_hello_installs_into_a_fresh_venv_and_is_found_by_name(tmp_path, 
         timeout=120,
     )
     assert here.returncode == 1 and "no plugin named 'hello'" in here.stderr
+
+
+# -- mistakes: a usage error (exit 2) with the usage line, never a traceback --------------------
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--detect-every", "0", "must be 1 or more"),
+        ("--detect-every", "two", "'two' is not a whole number"),
+        ("--fps", "0", "must be above 0"),
+        ("--fps", "-5", "must be above 0"),
+        ("--half-life", "-1", "must be 0 or more seconds"),
+        ("--hold", "-1", "must be 0 or more seconds"),
+        ("--hold", "nan", "must be a finite number"),
+        ("--threads", "0", "must be 1 or more"),
+        ("--camera", "-1", "must be 0 or more"),
+    ],
+)
+def test_watch_option_out_of_range_is_a_usage_error(option, value, message, capsys):
+    from moodlens._cli_stream import watch_main
+
+    args = ["--images", "x.jpg", option, value] if option != "--camera" else [option, value]
+    with pytest.raises(SystemExit) as exited:
+        watch_main(args)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.startswith("usage: moodlens watch")
+    assert f"argument {option}: {message}" in err and "Traceback" not in err
+
+
+def test_watch_help_shows_every_default_and_version(capsys):
+    from moodlens._cli_stream import _watch_parser, watch_main
+
+    with pytest.raises(SystemExit) as exited:
+        watch_main(["--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for expected in ("--detect-every N with tracking", "(default: 10)", "(default: 0.5)"):
+        assert expected in text
+    sources = {"--video", "--camera", "--images"}  # one of them is required: no default
+    for action in _watch_parser()._actions:
+        if action.help and not sources & set(action.option_strings):
+            if action.dest not in ("help", "version"):
+                assert "default" in action.help, action.option_strings
+    with pytest.raises(SystemExit) as exited:
+        watch_main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out.startswith("moodlens ")
+
+
+def test_watch_images_skips_a_corrupt_image_with_a_warning_and_counts_it(tmp_path, sample_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("a.jpg", "c.jpg"):
+        shutil.copy(sample_path, images / name)
+    (images / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated, not a JPEG")
+    env = dict(os.environ, MOODLENS_CONFIG=str(tmp_path / "none.toml"))
+    out = moodlens("watch", "--images", images, "--no-plugins", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "b.jpg" in out.stderr and "cannot be decoded" in out.stderr and "skipped" in out.stderr
+    summary = json.loads(out.stdout.splitlines()[-1])["summary"]
+    assert (summary["frames"], summary["skipped_frames"], summary["reason"]) == (2, 1, "end")
+    text = moodlens("watch", "--images", images, "--no-plugins", env=env)
+    assert text.returncode == 0 and "1 unreadable image skipped" in text.stderr

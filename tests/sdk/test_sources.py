@@ -124,3 +124,24 @@ def test_arrays_of_frames(sample_bgr):
     assert len(list(open_source(sample_bgr))) == 1
     stack = np.stack([sample_bgr] * 3)
     assert [f.timestamp for f in open_source(stack, fps=2.0)] == [0.0, 0.5, 1.0]
+
+
+def test_an_undecodable_image_is_skipped_counted_and_logged(tmp_path, sample_bgr, caplog):
+    for name in ("a.png", "c.png"):
+        cv2.imwrite(str(tmp_path / name), sample_bgr)
+    _text_file(tmp_path, "b.png")
+    source = open_source(tmp_path)
+    frames = list(source)
+    assert [f.index for f in frames] == [0, 2] and [f.timestamp for f in frames] == [0.0, 2.0]
+    assert source.skipped == 1
+    assert "b.png" in caplog.text and "skipped" in caplog.text
+    with pytest.raises(SourceError, match="b.png.*cannot be decoded"):
+        list(ImageFilesSource([tmp_path], skip_unreadable=False))
+
+
+def test_when_no_image_can_be_decoded_iterating_raises(tmp_path):
+    paths = [_text_file(tmp_path, f"{n}.png") for n in "ab"]
+    source = ImageFilesSource(paths)
+    with pytest.raises(SourceError, match="b.png.*cannot be decoded"):
+        list(source)
+    assert source.skipped == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from moodlens import Box, Emotion, MoodlensError
+from moodlens import Box, Emotion, MoodlensError, OptionsError
 from moodlens._stream import MoodStream, MoodStreamOptions
 
 from ._stream_support import (
@@ -213,11 +213,22 @@ def test_a_stopped_stream_cannot_be_read_again():
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"half_life": -1}, {"detect_every": 0}, {"min_confidence": 2}, {"queue_size": 0}]
+    "kwargs",
+    [
+        {"half_life": -1},
+        {"hold": -1},
+        {"detect_every": 0},
+        {"fps": 0},
+        {"min_confidence": 2},
+        {"queue_size": 0},
+        {"stop_timeout": -1},
+    ],
 )
 def test_bad_options_name_the_option(kwargs):
-    with pytest.raises(ValueError, match=next(iter(kwargs))):
+    with pytest.raises(OptionsError, match=next(iter(kwargs))) as raised:
         MoodStreamOptions(**kwargs)
+    # One error for every moodlens mistake, and still a ValueError for older callers.
+    assert isinstance(raised.value, MoodlensError) and isinstance(raised.value, ValueError)
 
 
 # -- with the real detector and the bundled model --------------------------------------------

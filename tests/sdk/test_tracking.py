@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from moodlens import Box
+from moodlens import Box, OptionsError
 from moodlens._tracking import IouTracker
 
 A, B = Box(10, 10, 50, 50), Box(200, 20, 60, 60)
@@ -49,5 +49,5 @@ def test_greedy_matching_prefers_the_best_overlap():
 
 @pytest.mark.parametrize("kwargs", [{"iou_threshold": 1.5}, {"lost_after": -1}])
 def test_bad_options(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(OptionsError, match=next(iter(kwargs))):
         IouTracker(**kwargs)
