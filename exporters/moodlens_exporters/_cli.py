@@ -1,4 +1,9 @@
-"""``moodlens-export RUN --out model.onnx``: Keras run folder -> checked ONNX model."""
+"""``moodlens-export RUN --out model.onnx``: Keras run folder -> checked ONNX model.
+
+Exit codes, as for every moodlens command: 0 success, 1 a failure while running
+(a run folder, data or model that cannot be used; a missing ``train`` extra), 2
+a usage error (with the usage line).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,45 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from moodlens import MoodlensError, __version__
+
+RUN_FILES = ("config.json", "state.json")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or "%(default)" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _run_folder_problem(run: Path) -> str | None:
+    """What is wrong with ``run`` as a moodlens-train run folder, or None."""
+    hint = "pass the folder given to `moodlens-train --out`"
+    if not run.exists():
+        return f"run folder {run} does not exist; {hint}"
+    if not run.is_dir():
+        return f"{run} is a file, not a run folder; {hint}"
+    missing = [name for name in RUN_FILES if not (run / name).is_file()]
+    if missing:
+        return f"{run} is not a moodlens-train run folder (no {', '.join(missing)}); {hint}"
+    return None
 
 
 def _normalised(images: np.ndarray, config: dict) -> np.ndarray:
@@ -30,7 +74,7 @@ def _best_epoch(log: Path) -> int | None:
 
 
 def _write_card(args, argv, config: dict, state: dict, report: dict, evaluation: dict) -> None:
-    from moodlens_training._evaluate import plot_confusion
+    from moodlens_training import plot_confusion
 
     from ._card import write_model_card
 
@@ -59,23 +103,39 @@ def _write_card(args, argv, config: dict, state: dict, report: dict, evaluation:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="moodlens-export", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="moodlens-export",
+        description=__doc__.split("\n", 1)[0],
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"moodlens-export {__version__}")
     p.add_argument("run", type=Path, help="a run folder written by moodlens-train")
     p.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
-    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument(
+        "--checkpoint",
+        default="best",
+        choices=["best", "last"],
+        help="best: the run's best.keras; last: its last.keras (the latest epoch)",
+    )
     p.add_argument(
         "--flip-tta",
         action="store_true",
         help="bake mirror-image averaging into the graph (2x compute per face)",
     )
     p.add_argument("--data", help="fer2013.csv[.gz]: parity on real faces and PublicTest accuracy")
-    p.add_argument("--version", default=None, help="model version (default: run folder name)")
-    p.add_argument("--tolerance", type=float, default=1e-4, help="parity: max |keras - onnx|")
+    p.add_argument(
+        "--model-version", default=None, help="model version (default: the run folder's name)"
+    )
+    p.add_argument(
+        "--tolerance", type=_positive(float), default=1e-4, help="parity: max |keras - onnx|"
+    )
     p.add_argument(
         "--int8", action="store_true", help="also write an int8 QDQ model (<out>.int8.onnx)"
     )
     p.add_argument("--calibration", help="faces for int8 calibration (fer2013.csv: Training rows)")
-    p.add_argument("--calibration-size", type=int, default=512)
+    p.add_argument(
+        "--calibration-size", type=_positive(int), default=512, help="faces used to calibrate int8"
+    )
     p.add_argument(
         "--card",
         action="store_true",
@@ -92,8 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--card needs --data: the card reports the PublicTest evaluation")
     if args.int8 and not (args.calibration or args.data):
         p.error("--int8 needs --calibration (or --data) to calibrate on real faces")
-    from moodlens_training._data import DataError, load_faces
+    problem = _run_folder_problem(args.run)
+    if problem:
+        print(f"moodlens-export: error: {problem}", file=sys.stderr)
+        return 1
+    from moodlens_training import DataError, load_faces, require_train_extra
 
+    try:
+        require_train_extra("moodlens-export", ("tensorflow", "keras", "tf2onnx", "onnx"))
+    except MoodlensError as exc:
+        print(f"moodlens-export: error: {exc}", file=sys.stderr)
+        return 1
     from ._keras_to_onnx import (
         ExportError,
         convert,
@@ -113,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ExportError(f"{checkpoint} does not exist; has the run finished an epoch?")
         faces = load_faces(args.data) if args.data else None
         model = with_head(load_float32(checkpoint), args.flip_tta)
-        version = args.version or args.run.name
+        version = args.model_version or args.run.name
         meta = model_metadata(config, state, flip_tta=args.flip_tta, version=version, accuracy=None)
         convert(model, args.out, meta)
         if faces and "PublicTest" in faces:
@@ -128,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         result.check(args.tolerance)
         report: dict = {"parity": result.__dict__}
         if faces and "PublicTest" in faces:
-            from moodlens_training._evaluate import evaluate_model
+            from moodlens_training import evaluate_model
 
             evaluation = evaluate_model(args.out, faces["PublicTest"])
             meta = model_metadata(
@@ -142,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             report["publictest_accuracy"] = evaluation["accuracy"]
             print(f"PublicTest accuracy (through the SDK): {evaluation['accuracy']:.4f}")
         if args.int8:
-            from moodlens_training._evaluate import evaluate_model
+            from moodlens_training import evaluate_model
 
             from ._quantize import quantize_int8
 
@@ -170,8 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         args.out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
         if args.card and "publictest_accuracy" in report:
             _write_card(args, argv, config, state, report, evaluation)
-    except (ExportError, DataError, OSError, KeyError) as exc:
+    except (ExportError, DataError, MoodlensError, OSError, KeyError) as exc:
         print(f"moodlens-export: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("moodlens-export: interrupted", file=sys.stderr)
+        return 130
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
     return 0

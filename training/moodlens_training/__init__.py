@@ -17,6 +17,7 @@ from ._data import (
     with_validation,
 )
 from ._evaluate import evaluate_model, format_report, plot_confusion, write_report
+from ._extra import require_train_extra
 
 __all__ = [
     "LABELS",
@@ -31,6 +32,7 @@ __all__ = [
     "load_ferplus_votes",
     "load_image_folder",
     "plot_confusion",
+    "require_train_extra",
     "split_validation",
     "with_validation",
     "write_report",

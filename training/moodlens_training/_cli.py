@@ -1,4 +1,11 @@
-"""Command lines: ``moodlens-train`` and ``moodlens-evaluate``."""
+"""Command lines: ``moodlens-train`` and ``moodlens-evaluate``.
+
+Exit codes, as for every moodlens command: 0 success, 1 a failure while running
+(data, model or run folder that cannot be used; a missing ``train`` extra), 2 a
+usage error (with the usage line). TensorFlow's C++ log noise is kept off here,
+by the command line, before TensorFlow is imported; importing the library sets
+nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,57 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
+
+from moodlens import MoodlensError, __version__
 
 from ._data import DataError
+from ._extra import require_train_extra
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or "%(default)" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _number(text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text, float)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text, float)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 up to (not including) 1, got {value}")
+    return value
 
 
 def _load(args: argparse.Namespace):
@@ -31,33 +87,62 @@ def train_main(argv: list[str] | None = None) -> int:
     from ._train import TrainConfig
 
     defaults = TrainConfig()
-    p = argparse.ArgumentParser(prog="moodlens-train", description=train_main.__doc__)
+    p = argparse.ArgumentParser(
+        prog="moodlens-train", description=train_main.__doc__, formatter_class=_HelpFormatter
+    )
+    p.add_argument("--version", action="version", version=f"moodlens-train {__version__}")
     p.add_argument(
         "--data", required=True, help="fer2013.csv[.gz] or an image folder (train/, test/)"
     )
     p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, logs, config)")
-    p.add_argument("--arch", default=defaults.architecture, choices=["vgg", "mini_xception"])
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--lr", type=float, default=defaults.learning_rate)
-    p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--patience", type=int, default=0, help="early stop on Validation; 0: off")
     p.add_argument(
-        "--limit", type=int, default=0, help="train on this many faces only (smoke runs)"
+        "--arch",
+        default=defaults.architecture,
+        choices=["vgg", "mini_xception"],
+        help="model architecture",
+    )
+    p.add_argument("--epochs", type=_positive_int, default=defaults.epochs, help="epochs to train")
+    p.add_argument(
+        "--batch-size", type=_positive_int, default=defaults.batch_size, help="faces per step"
+    )
+    p.add_argument(
+        "--lr", type=_positive_float, default=defaults.learning_rate, help="peak learning rate"
+    )
+    p.add_argument(
+        "--label-smoothing", type=_fraction, default=defaults.label_smoothing, help="0: off"
+    )
+    p.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    p.add_argument(
+        "--patience", type=_non_negative_int, default=0, help="early stop on Validation; 0: off"
+    )
+    p.add_argument(
+        "--limit",
+        type=_non_negative_int,
+        default=0,
+        help="train on this many faces only (smoke runs); 0: all",
     )
     p.add_argument("--float32", action="store_true", help="no mixed_bfloat16")
     p.add_argument("--ferplus", help="FER+ fer2013new.csv, row-aligned with --data")
-    p.add_argument("--ferplus-mode", default="majority", choices=["majority", "soft"])
+    p.add_argument(
+        "--ferplus-mode",
+        default="majority",
+        choices=["majority", "soft"],
+        help="how FER+ votes become labels (with --ferplus)",
+    )
     p.add_argument(
         "--crop-margin",
-        type=float,
+        type=_fraction,
         default=defaults.crop_margin,
         help="per-side margin around a detector box that matches the data's framing",
     )
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     args = p.parse_args(argv)
+    try:
+        require_train_extra("moodlens-train")  # before any data is read
+    except MoodlensError as exc:
+        print(f"moodlens-train: error: {exc}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = TrainConfig(
         architecture=args.arch,
@@ -79,22 +164,33 @@ def train_main(argv: list[str] | None = None) -> int:
         from ._train import train
 
         state = train(cfg, faces, args.out, resume=args.resume, verbose=2 if args.quiet else 1)
-    except (DataError, ValueError) as exc:
+    except (DataError, MoodlensError, ValueError, OSError) as exc:
         print(f"moodlens-train: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(
+            f"moodlens-train: interrupted; continue with --resume --out {args.out}", file=sys.stderr
+        )
+        return 130
     print(json.dumps(state, indent=2))
     return 0
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
     """``moodlens-evaluate model.onnx --data fer2013.csv --split PublicTest --report DIR``."""
-    p = argparse.ArgumentParser(prog="moodlens-evaluate", description=evaluate_main.__doc__)
+    p = argparse.ArgumentParser(
+        prog="moodlens-evaluate", description=evaluate_main.__doc__, formatter_class=_HelpFormatter
+    )
+    p.add_argument("--version", action="version", version=f"moodlens-evaluate {__version__}")
     p.add_argument("model", type=Path, help="an exported .onnx model")
-    p.add_argument("--data", required=True)
+    p.add_argument(
+        "--data", required=True, help="fer2013.csv[.gz] or an image folder (train/, test/)"
+    )
     p.add_argument(
         "--split",
         default="PublicTest",
         choices=["Training", "Validation", "PublicTest", "PrivateTest"],
+        help="which faces to score",
     )
     p.add_argument("--report", type=Path, help="folder for report.json, report.md, confusion.png")
     p.add_argument(
@@ -104,6 +200,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     try:
+        _check_model(args.model)  # at once, before the data loads
         faces = _load(args)
         if args.split not in faces:
             raise DataError(f"{args.data}: no {args.split} rows (found {', '.join(faces)}).")
@@ -113,10 +210,25 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         result["data"], result["split"] = str(args.data), args.split
         if args.report:
             write_report(result, args.report)
-    except DataError as exc:
+    except (DataError, MoodlensError, OSError) as exc:
         print(f"moodlens-evaluate: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("moodlens-evaluate: interrupted", file=sys.stderr)
+        return 130
     from ._evaluate import format_report
 
     print(format_report(result))
     return 0
+
+
+def _check_model(path: Path) -> None:
+    """Opens the model as the SDK will, so a wrong path or file fails before the data loads.
+
+    Raises:
+        ModelError: missing, unreadable or not a moodlens model (the message says what to do).
+    """
+    from moodlens import EmotionDetector
+
+    with EmotionDetector(model=path):
+        pass
