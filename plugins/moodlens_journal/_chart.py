@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from moodlens import Emotion
 
 from ._deps import require_matplotlib
-from ._errors import JournalError
+from ._errors import InvalidEntryError, JournalError
 from ._models import EMOTIONS
 from ._summary import JournalSummary
 from ._values import MOOD_LABELS
@@ -29,6 +29,38 @@ COLORS = {
     Emotion.NEUTRAL: "#b9bec4",
 }
 _MOOD_COLORS = {1: "#c0392b", 2: "#e67e22", 3: "#95a5a6", 4: "#27ae60", 5: "#16a085"}
+
+
+def chart_formats() -> tuple[str, ...]:
+    """The file suffixes a chart can be saved as ("png", "pdf", "svg"...): matplotlib's.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+    """
+    require_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(sorted(FigureCanvasBase.get_supported_filetypes()))
+
+
+def check_chart_path(path: str | os.PathLike[str]) -> Path:
+    """The chart's file, checked before any work: its suffix names a format matplotlib writes.
+
+    Raises:
+        InvalidEntryError: no suffix, or one matplotlib cannot write (the message lists
+            those it can).
+        MissingDependencyError: matplotlib is not installed.
+    """
+    target = Path(os.fspath(path)).expanduser()
+    formats = chart_formats()
+    suffix = target.suffix.lower().lstrip(".")
+    if suffix not in formats:
+        why = f"has the suffix .{suffix}" if suffix else "has no suffix"
+        raise InvalidEntryError(
+            f"cannot save a chart as {str(path)!r}: it {why}; use one of "
+            f"{', '.join('.' + f for f in formats)} (e.g. mood.png)"
+        )
+    return target
 
 
 def _figure() -> tuple[Any, dict[str, Any]]:

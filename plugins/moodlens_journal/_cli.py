@@ -1,7 +1,13 @@
 """``moodlens journal``: add entries, read summaries and charts, export CSV.
 
-Exit codes: 0 success, 1 a journal or input that cannot be used (the message
-says what to do), 2 usage errors.
+Exit codes, the rule of every moodlens command: 0 success; 1 a failure while
+running (a journal that does not exist or cannot be used, a file that cannot be
+written: the message says what to do); 2 a usage error (an unknown option, or an
+argument value of the wrong form or out of range, such as a mood of 7, a bad date
+or a chart suffix matplotlib cannot write; argparse prints the usage line).
+
+Only ``add`` writes, so only ``add`` creates a journal; the reading commands say
+when there is none.
 """
 
 from __future__ import annotations
@@ -9,61 +15,152 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from datetime import datetime, time
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
 
-from moodlens import MoodlensError
+from moodlens import MoodlensError, __version__
+from sqlalchemy.engine import URL
 
-from ._db import ENV_URL
-from ._errors import InvalidEntryError
+from ._db import ENV_URL, default_journal_path, resolve_url
+from ._deps import require_matplotlib
+from ._errors import InvalidEntryError, JournalError
 from ._journal import Journal
-from ._values import MOOD_LABELS, check_mood, parse_day
+from ._values import MOOD_LABELS, check_mood, check_note, check_tags, parse_day
+
+__all__ = ["main"]
 
 _SCALE = ", ".join(f"{k} {v}" for k, v in MOOD_LABELS.items())
+_WRITING = frozenset({"add"})
 
 
-def _mood(text: str) -> int:
+def _usage_type(check: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse ``type=`` from a check that raises InvalidEntryError: a usage error."""
+
+    def convert(text: str) -> object:
+        try:
+            return check(text)
+        except InvalidEntryError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = getattr(check, "__name__", "value").lstrip("_")
+    return convert
+
+
+def _location(text: str) -> URL:
     try:
-        return check_mood(text)
-    except InvalidEntryError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        return resolve_url(text)
+    except JournalError as e:
+        raise InvalidEntryError(str(e)) from None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _clock(text: str) -> time:
+    try:
+        return time.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidEntryError(f"unknown time {text!r}; use HH:MM, e.g. 18:30") from None
+
+
+def _chart(text: str) -> Path:
+    from ._chart import check_chart_path
+
+    try:
+        return check_chart_path(text)
+    except MoodlensError as e:
+        if isinstance(e, InvalidEntryError):
+            raise
+        return Path(text).expanduser()  # no matplotlib: said when the chart is drawn (exit 1)
+
+
+def _one_tag(text: str) -> str:
+    return check_tags([text])[0]
+
+
+_mood = _usage_type(check_mood)
+_note = _usage_type(check_note)
+_tag = _usage_type(_one_tag)
+_past_day = _usage_type(parse_day)
+_any_day = _usage_type(lambda text: parse_day(text, allow_future=True))
+_time = _usage_type(_clock)
+_db = _usage_type(_location)
+_chart_file = _usage_type(_chart)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``moodlens journal`` (every option's help gives its default)."""
     p = argparse.ArgumentParser(
-        prog="moodlens journal", description="The mood journal: entries, summaries, export."
+        prog="moodlens journal",
+        description="The mood journal: entries, summaries, charts, CSV export.",
+        epilog="Only `add` creates a journal; the other commands read one.",
     )
+    p.add_argument("--version", action="version", version=f"moodlens journal {__version__}")
     p.add_argument(
         "--db",
         metavar="URL_OR_FILE",
-        help=f"the journal (default: ${ENV_URL}, else journal.db in your data folder)",
+        type=_db,
+        help=f"the journal: a file or a database URL (default: ${ENV_URL} if set, else "
+        f"{default_journal_path()})",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     a = sub.add_parser("add", help="write an entry: a mood from 1 to 5, a note, tags")
-    a.add_argument("--mood", type=_mood, required=True, help=f"1 to 5 ({_SCALE})")
-    a.add_argument("--note", help="free text")
-    a.add_argument("--tag", action="append", default=[], help="a tag or activity (repeatable)")
-    a.add_argument("--date", help="the day (YYYY-MM-DD, yesterday, -N); default today")
-    a.add_argument("--time", help="the time of day HH:MM (with --date; default now or noon)")
+    a.add_argument("--mood", type=_mood, required=True, help=f"1 to 5 ({_SCALE}); required")
+    a.add_argument("--note", type=_note, help="free text (default: none)")
+    a.add_argument(
+        "--tag",
+        type=_tag,
+        action="append",
+        default=[],
+        help="a tag or activity, repeatable (default: none)",
+    )
+    a.add_argument(
+        "--date", type=_past_day, help="the day: YYYY-MM-DD, today, yesterday, -N (default: today)"
+    )
+    a.add_argument(
+        "--time",
+        type=_time,
+        help="the time of day, HH:MM (default: now today, noon on another --date)",
+    )
 
     s = sub.add_parser("summary", help="a day's or a week's summary, optionally a chart")
-    s.add_argument("--date", default="today", help="the day (YYYY-MM-DD, today, yesterday, -N)")
-    s.add_argument("--week", action="store_true", help="the week (Monday-Sunday) of --date")
-    s.add_argument("--chart", metavar="PNG", help="also save a chart (needs matplotlib)")
-    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument(
+        "--date",
+        type=_past_day,
+        default="today",
+        help="the day: YYYY-MM-DD, today, yesterday, -N (default: today)",
+    )
+    s.add_argument(
+        "--week", action="store_true", help="the week (Monday-Sunday) of --date (default: the day)"
+    )
+    s.add_argument(
+        "--chart",
+        metavar="FILE",
+        type=_chart_file,
+        help="also save a chart; the suffix gives the format: .png, .pdf, .svg... "
+        "(needs matplotlib; default: no chart)",
+    )
+    s.add_argument("--json", action="store_true", help="print JSON (default: text)")
 
     e = sub.add_parser("entries", help="list entries")
-    e.add_argument("--from", dest="start", help="first day (default: 7 days ago)", default="-6")
-    e.add_argument("--to", dest="end", help="last day (default today)", default="today")
-    e.add_argument("--tag", help="only entries with this tag")
-    e.add_argument("--json", action="store_true", help="machine-readable output")
+    e.add_argument(
+        "--from", dest="start", type=_past_day, default="-6", help="first day (default: -6)"
+    )
+    e.add_argument(
+        "--to", dest="end", type=_past_day, default="today", help="last day (default: today)"
+    )
+    e.add_argument("--tag", type=_tag, help="only entries with this tag (default: all)")
+    e.add_argument("--json", action="store_true", help="print JSON (default: text)")
 
     x = sub.add_parser("export", help="export entries, mood intervals or mood changes as CSV")
     x.add_argument("file", help="the CSV file to write ('-' for standard output)")
-    x.add_argument("--what", choices=["entries", "moods", "changes"], default="entries")
-    x.add_argument("--from", dest="start", help="first day (default: everything)")
-    x.add_argument("--to", dest="end", help="last day (default: everything)")
+    x.add_argument(
+        "--what",
+        choices=["entries", "moods", "changes"],
+        default="entries",
+        help="what to export (default: entries)",
+    )
+    x.add_argument("--from", dest="start", type=_any_day, help="first day (default: the first)")
+    x.add_argument("--to", dest="end", type=_any_day, help="last day (default: the last)")
 
     sub.add_parser("info", help="where the journal is, its schema and what it holds")
     return p
@@ -71,17 +168,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add(journal: Journal, args: argparse.Namespace) -> int:
     at = None
-    if args.date or args.time:
-        day = parse_day(args.date or "today")
-        if args.time:
-            try:
-                clock = time.fromisoformat(args.time)
-            except ValueError:
-                raise InvalidEntryError(
-                    f"unknown time {args.time!r}; use HH:MM, e.g. 18:30"
-                ) from None
+    if args.date is not None or args.time is not None:
+        day = args.date or date.today()
+        if args.time is not None:
+            clock = args.time
         else:
-            clock = datetime.now().time() if args.date in (None, "today") else time(12)
+            clock = datetime.now().time() if day == date.today() else time(12)
         at = datetime.combine(day, clock)  # local time
     entry = journal.add_entry(args.mood, args.note, args.tag, at=at)
     tags = f" [{', '.join(entry.tags)}]" if entry.tags else ""
@@ -91,13 +183,15 @@ def _add(journal: Journal, args: argparse.Namespace) -> int:
 
 
 def _summary(journal: Journal, args: argparse.Namespace) -> int:
-    day = parse_day(args.date)
+    day = args.date
+    if args.chart is not None:
+        require_matplotlib()  # before printing anything
     summary = journal.weekly_summary(day) if args.week else journal.daily_summary(day)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
         print(summary.format())
-    if args.chart:
+    if args.chart is not None:
         if args.week:
             path = journal.save_chart(args.chart, week=day)
         else:
@@ -107,9 +201,7 @@ def _summary(journal: Journal, args: argparse.Namespace) -> int:
 
 
 def _entries(journal: Journal, args: argparse.Namespace) -> int:
-    start, end = parse_day(args.start), parse_day(args.end)
-    if end < start:
-        raise InvalidEntryError(f"--to {end} is before --from {start}")
+    start, end = args.start, args.end
     entries = journal.entries(start, end, tag=args.tag)
     if args.json:
         print(json.dumps([e.to_dict() for e in entries], indent=2))
@@ -125,12 +217,10 @@ def _entries(journal: Journal, args: argparse.Namespace) -> int:
 
 
 def _export(journal: Journal, args: argparse.Namespace) -> int:
-    start = parse_day(args.start) if args.start else None
-    end = parse_day(args.end, allow_future=True) if args.end else None
     if args.file == "-":
-        journal.export_csv(sys.stdout, what=args.what, start=start, end=end)
+        journal.export_csv(sys.stdout, what=args.what, start=args.start, end=args.end)
         return 0
-    count = journal.export_csv(args.file, what=args.what, start=start, end=end)
+    count = journal.export_csv(args.file, what=args.what, start=args.start, end=args.end)
     print(f"{count} {args.what} row{'s' if count != 1 else ''} written to {args.file}")
     return 0
 
@@ -152,18 +242,31 @@ _COMMANDS = {
 }
 
 
+def _check_period(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    start, end = getattr(args, "start", None), getattr(args, "end", None)
+    if start is not None and end is not None and end < start:
+        parser.error(f"argument --to: {end} is before --from {start}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs ``moodlens journal``; returns the exit code.
+    """``moodlens journal``: the mood journal's entries, summaries, charts and CSV; returns
+    the exit code.
 
     Args:
         argv: the arguments after ``journal`` (default: sys.argv[1:]).
 
+    Returns:
+        0 on success, 1 when the journal or a file cannot be used (the message says what
+        to do), 130 on Ctrl-C.
+
     Raises:
-        SystemExit: argparse's usage errors (code 2) and --help (code 0).
+        SystemExit: argparse's usage errors (code 2), --help and --version (code 0).
     """
-    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    _check_period(parser, args)
     try:
-        with Journal(args.db) as journal:
+        with Journal(args.db, create=args.command in _WRITING) as journal:
             return _COMMANDS[args.command](journal, args)
     except MoodlensError as e:
         print(f"moodlens journal: error: {e}", file=sys.stderr)

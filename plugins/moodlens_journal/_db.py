@@ -76,7 +76,7 @@ def resolve_url(url: str | os.PathLike[str] | URL | None) -> URL:
     else:
         try:
             parsed = make_url(str(url))
-        except exc.ArgumentError as e:
+        except (exc.ArgumentError, ValueError) as e:  # ValueError: a port that is no number
             raise JournalError(
                 f"{url!r} is not a database URL; use a file path or a URL such as "
                 "sqlite:///path/journal.db or postgresql+psycopg://user@host/dbname"

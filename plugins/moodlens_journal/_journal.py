@@ -576,17 +576,22 @@ class Journal:
         week: date | None = None,
         tz: tzinfo | None = None,
     ) -> Path:
-        """Saves a PNG chart of one day (the default: today) or of the week holding ``week``.
+        """Saves a chart of one day (the default: today) or of the week holding ``week``.
+
+        The file's suffix says the format: .png, .pdf, .svg or any other that matplotlib
+        writes.
 
         Raises:
             MissingDependencyError: matplotlib is not installed.
-            InvalidEntryError: both ``day`` and ``week`` given.
+            InvalidEntryError: both ``day`` and ``week`` given, or a suffix matplotlib
+                cannot write (the message lists those it can).
             JournalError: the file cannot be written.
         """
-        from ._chart import save_day_chart, save_week_chart
+        from ._chart import check_chart_path, save_day_chart, save_week_chart
 
         if day is not None and week is not None:
             raise InvalidEntryError("chart one day or one week, not both")
+        path = check_chart_path(path)
         if week is not None:
             return save_week_chart(self, self.weekly_summary(week, tz=tz), Path(path), tz=tz)
         return save_day_chart(self, day or local_today(tz), Path(path), tz=tz)

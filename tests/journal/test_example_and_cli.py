@@ -157,27 +157,120 @@ def test_cli_add_summary_entries_export_info(capsys, db_url, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("args", "code", "message"),
+    ("args", "message"),
     [
-        (["add", "--mood", "7"], 2, "mood must be a whole number from 1 to 5"),
-        (["add", "--mood", "good"], 2, "mood must be a whole number from 1 to 5"),
-        (["add", "--mood", "3", "--date", "2024-02-30"], 1, "unknown date '2024-02-30'"),
-        (["add", "--mood", "3", "--date", "soon"], 1, "unknown date 'soon'"),
-        (["add", "--mood", "3", "--date", "2999-01-01"], 1, "in the future"),
-        (["add", "--mood", "3", "--time", "25:00"], 1, "unknown time"),
-        (["add", "--mood", "3", "--tag", " "], 1, "tag ' ' is empty"),
-        (["summary", "--date", "13/05/2024"], 1, "use YYYY-MM-DD"),
-        (["entries", "--from", "today", "--to", "yesterday"], 1, "before --from"),
+        (["add", "--mood", "7"], "mood must be a whole number from 1 to 5"),
+        (["add", "--mood", "good"], "mood must be a whole number from 1 to 5"),
+        (["add", "--mood", "3", "--date", "2024-02-30"], "unknown date '2024-02-30'"),
+        (["add", "--mood", "3", "--date", "soon"], "unknown date 'soon'"),
+        (["add", "--mood", "3", "--date", "2999-01-01"], "in the future"),
+        (["add", "--mood", "3", "--time", "25:00"], "unknown time"),
+        (["add", "--mood", "3", "--tag", " "], "tag ' ' is empty"),
+        (["add", "--mood", "3", "--note", "a\x00b"], "NUL character"),
+        (["summary", "--date", "13/05/2024"], "use YYYY-MM-DD"),
+        (["summary", "--chart", "out.txt"], ".png, .ps, .raw"),
+        (["summary", "--chart", "chart"], "has no suffix; use one of"),
+        (["entries", "--from", "today", "--to", "yesterday"], "before --from"),
+        (["export", "x.csv", "--from", "yesterday", "--to", "-3"], "before --from"),
+        (["entries", "--tag", ""], "tag '' is empty"),
     ],
 )
-def test_cli_bad_input_says_what_to_do_and_stores_nothing(capsys, tmp_path, args, code, message):
+def test_cli_bad_argument_values_are_usage_errors(capsys, tmp_path, args, message):
+    """One rule: an invalid argument value exits 2 with the usage line; nothing is stored."""
+    if "--chart" in args:
+        pytest.importorskip("matplotlib")
     db = tmp_path / "j.db"
     with Journal(db) as journal:
         journal.add_entry(5, "before")
-    got, _, err = _cli(capsys, "--db", str(db), *args)
-    assert got == code and message in err
+    got, out, err = _cli(capsys, "--db", str(db), *args)
+    assert got == 2 and message in err and err.startswith("usage: moodlens journal"), err
+    assert "Traceback" not in err and not out
     with Journal(db) as journal:
         assert [e.note for e in journal.entries()] == ["before"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["add", "--mood", "3", "--date", "yesterday"],
+        ["entries", "--from", "yesterday", "--to", "today"],
+    ],
+)
+def test_cli_good_dates_are_accepted(capsys, tmp_path, args):
+    assert _cli(capsys, "--db", str(tmp_path / "j.db"), "add", "--mood", "4")[0] == 0
+    code, _, err = _cli(capsys, "--db", str(tmp_path / "j.db"), *args)
+    assert code == 0, err
+
+
+def test_cli_bad_database_url_is_a_usage_error(capsys):
+    code, _, err = _cli(capsys, "--db", "postgresql://x@host:notaport/db", "info")
+    assert code == 2 and "argument --db" in err and "is not a database URL" in err
+
+
+def test_cli_chart_formats_other_than_png_work(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    db = tmp_path / "j.db"
+    assert _cli(capsys, "--db", str(db), "add", "--mood", "4")[0] == 0
+    for name in ("day.svg", "day.PDF"):
+        code, out, err = _cli(capsys, "--db", str(db), "summary", "--chart", str(tmp_path / name))
+        assert code == 0 and (tmp_path / name).stat().st_size > 1000, err
+
+
+def test_cli_chart_into_a_missing_folder_is_a_failure_not_a_traceback(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    db = tmp_path / "j.db"
+    assert _cli(capsys, "--db", str(db), "add", "--mood", "4")[0] == 0
+    chart = tmp_path / "no" / "such" / "day.png"
+    code, _, err = _cli(capsys, "--db", str(db), "summary", "--chart", str(chart))
+    assert code == 1 and "cannot save the chart" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args", [["info"], ["summary"], ["summary", "--week"], ["entries"], ["export", "out.csv"]]
+)
+def test_cli_reading_a_journal_that_does_not_exist_creates_nothing(capsys, tmp_path, args):
+    db = tmp_path / "nonexistent" / "dir" / "j.db"
+    code, out, err = _cli(capsys, "--db", str(db), *args)
+    assert code == 1 and f"there is no journal at {db}" in err and "journal add" in err
+    assert not (tmp_path / "nonexistent").exists() and not (tmp_path / "out.csv").exists()
+    # Writing creates it.
+    assert _cli(capsys, "--db", str(db), "add", "--mood", "4")[0] == 0
+    assert _cli(capsys, "--db", str(db), *args)[0] == 0
+
+
+def test_cli_reading_an_empty_database_creates_no_tables(capsys, db_url):
+    import sqlalchemy as sa
+
+    code, _, err = _cli(capsys, "--db", db_url, "info")
+    assert code == 1 and ("there is no journal" in err or "holds no journal yet" in err), err
+    if db_url.startswith("postgresql"):
+        engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []
+        engine.dispose()
+    else:
+        assert not Path(db_url.removeprefix("sqlite:///")).exists()
+
+
+def test_cli_help_gives_every_default_and_version(capsys):
+    from moodlens_journal._cli import build_parser
+
+    parser = build_parser()
+    parsers = [parser]
+    for action in parser._actions:
+        if isinstance(action, __import__("argparse")._SubParsersAction):
+            parsers += list(action.choices.values())
+    options = 0
+    for p in parsers:
+        for action in p._actions:
+            if not action.option_strings or action.dest in ("help", "version"):
+                continue
+            options += 1
+            text = action.help or ""
+            assert "default" in text or action.required, (p.prog, action.option_strings, text)
+    assert options >= 15
+    code, out, _ = _cli(capsys, "--version")
+    assert code == 0 and out.startswith("moodlens journal ") and out.split()[-1][0].isdigit()
 
 
 def test_cli_corrupt_file_is_left_untouched(capsys, tmp_path):
