@@ -40,14 +40,17 @@ DATA_ENV = "MOODLENS_FER2013"
 
 def scores_to_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     """The project's own metrics (moodlens_training), flattened for the tables here."""
-    from moodlens_training._evaluate import metrics
+    from moodlens_training._evaluate import calibration, metrics
 
     m = metrics(labels, scores.argmax(axis=1))
+    cal = calibration(labels, scores)
     per_class = m["per_class"]
     return {
         "n": m["faces"],
         "accuracy": m["accuracy"],
         "macro_f1": m["macro_f1"],
+        "ece": cal["ece"],
+        "mean_confidence": cal["mean_confidence"],
         "recall": {c: v["recall"] for c, v in per_class.items()},
         "precision": {c: v["precision"] for c, v in per_class.items()},
         "support": {c: v["support"] for c, v in per_class.items()},
@@ -74,9 +77,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get(DATA_ENV),
         help=f"fer2013.csv[.gz] with PublicTest rows (default: ${DATA_ENV})",
     )
-    p.add_argument("--split", default="PublicTest", choices=["PublicTest", "PrivateTest"])
+    p.add_argument(
+        "--split",
+        default="PublicTest",
+        choices=["Validation", "PublicTest", "PrivateTest"],
+        help="Validation: the split carved from Training that selects models",
+    )
     p.add_argument("--limit", type=int, default=None, help="first N faces only (quick runs)")
-    p.add_argument("--model", default=None, help="moodlens .onnx (default: the bundled model)")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="a bundled model name (default, fast, ...) or an .onnx path; repeat for several "
+        "(default: the bundled default model)",
+    )
     p.add_argument("--int8", default=None, help="also measure this int8 moodlens .onnx")
     p.add_argument(
         "--fer",
@@ -96,10 +110,13 @@ def load_faces(args: argparse.Namespace):
     if not Path(args.data).is_file():
         skip(f"FER2013 data not found at {args.data}.")
     try:
-        from moodlens_training import load_fer2013_csv
+        from moodlens_training import load_fer2013_csv, with_validation
     except ImportError as exc:
         skip(f"moodlens_training is not importable ({exc}); pip install -e '.[train]'.")
-    faces = load_fer2013_csv(args.data, splits=(args.split,))
+    if args.split == "Validation":
+        faces = with_validation(load_fer2013_csv(args.data, splits=("Training",)))
+    else:
+        faces = load_fer2013_csv(args.data, splits=(args.split,))
     if args.split not in faces or len(faces[args.split]) == 0:
         skip(f"{args.data} has no {args.split} rows.")
     subset = faces[args.split]
@@ -118,9 +135,10 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict[str, Any]] = []
     models: dict[str, Any] = {}
-    for name, path in (("moodlens", args.model), ("moodlens int8", args.int8)):
-        if name == "moodlens int8" and not path:
-            continue
+    candidates = [(f"moodlens {m}", m) for m in (args.model or ["default"])]
+    if args.int8:
+        candidates.append(("moodlens int8", args.int8))
+    for name, path in candidates:
         detector = EmotionDetector(path, threads=args.threads)
         summary = moodlens_model_summary(detector.info)
         models[name] = {"path": str(path or "bundled"), **summary}
@@ -166,12 +184,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(results: list[dict], models: dict, args: argparse.Namespace, n: int) -> str:
-    header = ["model", "accuracy", "macro-F1", *(f"{c} recall" for c in LABELS)]
+    header = ["model", "accuracy", "macro-F1", "ECE", *(f"{c} recall" for c in LABELS)]
     rows = [
         [
             r["name"],
             f"{r['accuracy']:.4f}",
             f"{r['macro_f1']:.4f}",
+            f"{r['ece']:.3f}",
             *(f"{r['recall'][c]:.3f}" for c in LABELS),
         ]
         for r in results

@@ -43,8 +43,8 @@ def _write_csv(path, faces):
 def test_train_export_load_evaluate(tmp_path, request):
     from moodlens import EmotionDetector
     from moodlens_exporters._cli import main as export_main
-    from moodlens_training._evaluate import evaluate_model, write_report
     from moodlens_training import with_validation
+    from moodlens_training._evaluate import evaluate_model, write_report
     from moodlens_training._train import TrainConfig, train
 
     from ..conftest import SHARED_FER
@@ -72,8 +72,19 @@ def test_train_export_load_evaluate(tmp_path, request):
         tmp_path / "faces.csv", {s: f for s, f in faces.items() if s != "Validation"}
     )
     shipped = tmp_path / "models" / "emotion.onnx"
-    args = [str(run), "--out", str(shipped), "--data", str(csv_path), "--int8", "--card",
-            "--calibration-size", "64", "--tolerance", "1e-4"]
+    args = [
+        str(run),
+        "--out",
+        str(shipped),
+        "--data",
+        str(csv_path),
+        "--int8",
+        "--card",
+        "--calibration-size",
+        "64",
+        "--tolerance",
+        "1e-4",
+    ]
     assert export_main(args) == 0
     report = json.loads(shipped.with_suffix(".export.json").read_text())
     with EmotionDetector(model=shipped.with_suffix(".int8.onnx")) as int8:

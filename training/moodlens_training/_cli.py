@@ -84,7 +84,7 @@ def _load(args: argparse.Namespace):
 
 def train_main(argv: list[str] | None = None) -> int:
     """``moodlens-train --data fer2013.csv --out runs/v1``: trains, checkpointing every epoch."""
-    from ._train import TrainConfig
+    from ._train import ARCHITECTURE_NAMES, TrainConfig
 
     defaults = TrainConfig()
     p = argparse.ArgumentParser(
@@ -98,7 +98,7 @@ def train_main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--arch",
         default=defaults.architecture,
-        choices=["vgg", "mini_xception"],
+        choices=sorted(ARCHITECTURE_NAMES),
         help="model architecture",
     )
     p.add_argument("--epochs", type=_positive_int, default=defaults.epochs, help="epochs to train")

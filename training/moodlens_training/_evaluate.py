@@ -41,6 +41,33 @@ def metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
     }
 
 
+def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 15) -> float:
+    """ECE: the mean |accuracy - confidence| over equal-width confidence bins, by share.
+
+    ``scores`` are probabilities (N, classes); confidence is the top score.
+    """
+    confidence = scores.max(axis=1)
+    correct = scores.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            ece += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(ece)
+
+
+def calibration(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """ECE (15 bins), negative log-likelihood and mean confidence of probability scores."""
+    picked = scores[np.arange(len(labels)), labels]
+    return {
+        "ece": expected_calibration_error(labels, scores),
+        "nll": float(-np.log(np.clip(picked, 1e-12, 1.0)).mean()),
+        "mean_confidence": float(scores.max(axis=1).mean()),
+    }
+
+
 def evaluate_model(model: str | Path, faces: FaceSet, *, flip_tta: bool = False) -> dict:
     """Scores ``faces`` with ``EmotionDetector(model=...).classify`` and computes metrics."""
     from moodlens import EmotionDetector
@@ -55,6 +82,7 @@ def evaluate_model(model: str | Path, faces: FaceSet, *, flip_tta: bool = False)
         seconds = time.perf_counter() - start
         info = detector.info
     result = metrics(faces.labels, scores.argmax(axis=1))
+    result.update(calibration(faces.labels, scores))
     result.update(
         {
             "model": str(model),
@@ -75,6 +103,9 @@ def format_report(result: dict) -> str:
         + (" , flip TTA" if result["flip_tta_at_evaluation"] else ""),
         f"accuracy  {result['accuracy']:.4f}",
         f"macro-F1  {result['macro_f1']:.4f}",
+        f"ECE       {result['ece']:.4f} (15 bins; mean confidence {result['mean_confidence']:.3f})"
+        if "ece" in result
+        else "",
         "",
         f"{'class':<9} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}",
     ]

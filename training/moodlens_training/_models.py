@@ -62,13 +62,21 @@ def _separable_bn(x, width: int, reg, conv_name: str, bn_name: str):
     return layers.BatchNormalization(name=bn_name)(x)
 
 
-def build_mini_xception(weight_decay: float = 1e-4) -> keras.Model:
-    """Mini-Xception (Arriaga et al. 2017): depthwise-separable residual blocks, global pooling."""
+def build_mini_xception(
+    weight_decay: float = 1e-4,
+    widths: tuple[int, ...] = (16, 32, 64, 128),
+    stem: int = 8,
+    dropout: float = 0.0,
+) -> keras.Model:
+    """Mini-Xception (Arriaga et al. 2017): depthwise-separable residual blocks, global pooling.
+
+    ``widths``/``stem`` scale it: the defaults are the paper's ~60k-parameter net.
+    """
     reg = keras.regularizers.l2(weight_decay)
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="input")
-    x = _conv_bn(inputs, 8, weight_decay, "stem1")
-    x = _conv_bn(x, 8, weight_decay, "stem2")
-    for i, width in enumerate((16, 32, 64, 128), start=1):
+    x = _conv_bn(inputs, stem, weight_decay, "stem1")
+    x = _conv_bn(x, stem, weight_decay, "stem2")
+    for i, width in enumerate(widths, start=1):
         shortcut = layers.Conv2D(
             width, 1, strides=2, padding="same", use_bias=False, name=f"x{i}_short"
         )(x)
@@ -78,15 +86,35 @@ def build_mini_xception(weight_decay: float = 1e-4) -> keras.Model:
         x = _separable_bn(x, width, reg, f"x{i}_sep2", f"x{i}_bn2")
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"x{i}_pool")(x)
         x = layers.Add(name=f"x{i}_add")([x, shortcut])
+    if dropout:
+        x = layers.SpatialDropout2D(dropout, name="head_drop")(x)
     x = layers.Conv2D(len(LABELS), 3, padding="same", name="head_conv")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Activation("linear", name="logits", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="mini_xception")
 
 
+def build_xception_mid() -> keras.Model:
+    """A 2x wider mini-Xception (~0.2M parameters): the fast model's candidate."""
+    return build_mini_xception(weight_decay=1e-4, widths=(32, 64, 128, 256), stem=16, dropout=0.1)
+
+
+def build_xception_wide() -> keras.Model:
+    """A 4x wider mini-Xception (~0.76M parameters)."""
+    return build_mini_xception(weight_decay=1e-4, widths=(64, 128, 256, 512), stem=32, dropout=0.1)
+
+
+def build_vgg_small() -> keras.Model:
+    """The VGG-style net at half width (~0.45M parameters): a fast model candidate."""
+    return build_vgg(widths=(16, 32, 64, 128), dropout=0.3)
+
+
 ARCHITECTURES: dict[str, Callable[[], keras.Model]] = {
     "vgg": build_vgg,
+    "vgg_small": build_vgg_small,
     "mini_xception": build_mini_xception,
+    "xception_mid": build_xception_mid,
+    "xception_wide": build_xception_wide,
 }
 
 

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 #: OpenCV frontal Haar cascade (median image/box side ratio 1.02 over 2,306 training
 #: faces: python -m moodlens_training.margin), so a detector box needs ~1% per side.
 FER2013_CROP_MARGIN = 0.01
+#: What ``--arch`` accepts (``_models.ARCHITECTURES`` builds them; a test keeps both equal).
+ARCHITECTURE_NAMES = ("vgg", "vgg_small", "mini_xception", "xception_mid", "xception_wide")
 
 
 @dataclass
