@@ -96,6 +96,8 @@ def run_ray(
         OptionsError: the cluster cannot be reached.
     """
     ray = require("ray", extra="ray", feature="the ray engine of moodlens analyze")
+    if not tasks:
+        return
     started = False
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}

@@ -108,8 +108,6 @@ def build_source(
     A source with any failed segment is failed as a whole (no rows), so that ``--resume``
     analyses it again rather than keeping half of it.
     """
-    import pandas as pd
-
     results = sorted(results, key=lambda r: r.task.segment)
     fps = found.fps
     seconds = sum(r.seconds for r in results)
@@ -120,9 +118,7 @@ def build_source(
         return empty_table(), _with(summary, seconds=seconds)
     frames_read = sum(r.frames_read for r in results)
     rows = _rows(source, options, fps, results)
-    table = pd.DataFrame(rows, columns=list(COLUMNS)) if rows else empty_table()
-    if rows:
-        table = table.astype({c: "int64" for c in _INT_COLUMNS})
+    table = _to_pandas(rows)
     sampled = sum(len(r.frames) for r in results)
     with_faces = sum(len(set(r.face_frames.tolist())) for r in results)
     is_photo = source.kind == "photo"
@@ -139,6 +135,18 @@ def build_source(
         seconds=seconds,
     )
     return table, summary
+
+
+def _to_pandas(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    # Through Arrow, so the table has the dtypes that reading the Parquet back gives.
+    import pyarrow as pa
+
+    if not rows:
+        return empty_table()
+    schema = arrow_schema()
+    columns = zip(*rows, strict=True)
+    arrays = [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema).to_pandas()
 
 
 def _with(summary: SourceSummary, **changes: Any) -> SourceSummary:

@@ -1,0 +1,256 @@
+"""moodlens analyze: clips and photos to a per-face emotion table, local engine and CLI.
+
+The clips are made here with cv2.VideoWriter from the sample face moving over a plain
+background; the Ray engine is checked against these in test_analyze_ray.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas", reason="moodlens[batch] (pandas) is not installed")
+pytest.importorskip("pyarrow", reason="moodlens[batch] (pyarrow) is not installed")
+
+import moodlens  # noqa: E402
+from moodlens import OptionsError  # noqa: E402
+from moodlens._analyze_cli import main  # noqa: E402
+from moodlens._analyze_inputs import AnalyzeOptions, Probe, Source, expand_inputs, plan_tasks  # noqa: E402
+from moodlens._analyze_table import COLUMNS, build_source  # noqa: E402
+from moodlens._analyze_worker import Worker  # noqa: E402
+
+CLIP_FRAMES, CLIP_FPS = 24, 10.0
+EXPECTED_COLUMNS = [
+    "source", "frame", "timestamp", "face_id", "x", "y", "w", "h", "emotion", "confidence",
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "steady_emotion",
+]  # fmt: skip
+
+
+def write_clip(path: Path, face: np.ndarray, *, frames: int = CLIP_FRAMES, step: int = 3) -> Path:
+    """A 320x240 clip of ``face`` sliding right by ``step`` pixels a frame."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), CLIP_FPS, (320, 240))
+    assert writer.isOpened()
+    for i in range(frames):
+        frame = np.full((240, 320, 3), 90, np.uint8)
+        x = 20 + i * step
+        frame[60:180, x : x + 120] = face
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def make_media(root: Path, sample_bgr: np.ndarray) -> Path:
+    """clips (two, one in a sub-folder), a photo, a photo without a face, a corrupt video,
+    a text file and an empty folder."""
+    face = cv2.resize(sample_bgr[30:230, 120:320], (120, 120))
+    (root / "sub").mkdir(parents=True)
+    (root / "empty").mkdir()
+    write_clip(root / "clip_a.mp4", face)
+    write_clip(root / "sub" / "clip_b.avi", cv2.flip(face, 1), step=2)
+    cv2.imwrite(str(root / "photo.jpg"), sample_bgr)
+    cv2.imwrite(str(root / "noface.png"), np.full((120, 160, 3), 128, np.uint8))
+    (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200)
+    (root / "notes.txt").write_text("not media")
+    return root
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory, sample_bgr: np.ndarray) -> Path:
+    return make_media(tmp_path_factory.mktemp("media"), sample_bgr)
+
+
+@pytest.fixture(scope="module")
+def local_run(media: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("out") / "results.parquet"
+    table = moodlens.analyze(media, out=out, workers=2, segment_frames=10)
+    return out, table
+
+
+def by_row(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values(["source", "frame", "face_id"]).reset_index(drop=True)
+
+
+# -- the table ------------------------------------------------------------------------------
+def test_table_has_the_issue_columns_and_one_row_per_face_per_frame(local_run, media):
+    out, table = local_run
+    assert list(table.columns) == EXPECTED_COLUMNS == list(COLUMNS)
+    clip = table[table.source == str(media / "clip_a.mp4")]
+    assert clip.frame.tolist() == list(range(CLIP_FRAMES))  # one face in every frame
+    assert np.allclose(clip.timestamp, clip.frame / CLIP_FPS)
+    scores = clip[[e.value for e in moodlens.Emotion]].to_numpy()
+    assert np.allclose(scores.sum(axis=1), 1.0, atol=1e-4)
+    assert (clip.emotion == clip[[e.value for e in moodlens.Emotion]].idxmax(axis=1)).all()
+    assert np.allclose(clip.confidence, scores.max(axis=1))
+    assert clip.steady_emotion.dropna().isin([e.value for e in moodlens.Emotion]).all()
+    photo = table[table.source == str(media / "photo.jpg")]
+    assert len(photo) == 1 and photo.timestamp.iloc[0] == 0.0 and photo.face_id.iloc[0] == 1
+    assert table.dtypes["frame"] == np.int64 and table.dtypes["x"] == np.int64
+
+
+def test_face_id_is_one_track_across_segment_borders(local_run, media):
+    _, table = local_run  # segment_frames=10: each 24-frame clip ran as three segments
+    for clip in ("clip_a.mp4", "sub/clip_b.avi"):
+        assert table[table.source == str(media / clip)].face_id.unique().tolist() == [1]
+
+
+def test_parquet_dataset_reads_whole_with_pandas_and_summary_is_beside_it(local_run, media):
+    out, table = local_run
+    assert out.is_dir() and len(list(out.glob("part-*.parquet"))) == 4  # ok sources only
+    pd.testing.assert_frame_equal(by_row(pd.read_parquet(out)), by_row(table))
+    summary = pd.read_csv(out.parent / "results.summary.csv", keep_default_na=False)
+    summary = summary.set_index("source")
+    pd.testing.assert_frame_equal(
+        summary.reset_index(), table.attrs["summary"], check_dtype=False, check_exact=False
+    )
+    clip = summary.loc[str(media / "clip_a.mp4")]
+    assert (clip.frames_read, clip.frames_sampled, clip.frames_with_faces) == (24, 24, 24)
+    assert clip.fps == CLIP_FPS and clip.duration == pytest.approx(2.4) and clip.status == "ok"
+    noface = summary.loc[str(media / "noface.png")]
+    assert (noface.status, noface.frames_sampled, noface.frames_with_faces) == ("ok", 1, 0)
+    corrupt = summary.loc[str(media / "corrupt.mp4")]
+    assert corrupt.status == "failed" and "OpenCV" in corrupt.error
+    assert str(media / "notes.txt") not in summary.index  # folders keep media extensions only
+
+
+def test_segmented_and_whole_video_give_the_same_rows(media):
+    options = AnalyzeOptions(every=2)
+    source = Source(str(media / "clip_a.mp4"), "video")
+    found = Probe(CLIP_FPS, CLIP_FRAMES)
+    worker = Worker(options)
+    whole = build_source(
+        source, found, options, [worker.run(t) for t in plan_tasks(source, found, options, 100)]
+    )
+    tasks = plan_tasks(source, found, options, 5)
+    assert len(tasks) == 5 and tasks[-1].stop is None
+    split = build_source(source, found, options, [worker.run(t) for t in reversed(tasks)])
+    pd.testing.assert_frame_equal(whole[0], split[0])
+    assert whole[0].frame.tolist() == list(range(0, CLIP_FRAMES, 2))
+    assert whole[1].to_dict() | {"seconds": 0} == split[1].to_dict() | {"seconds": 0}
+
+
+@pytest.mark.parametrize(
+    ("every", "fps", "video_fps", "expected"),
+    [
+        (1, None, 10.0, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+        (3, None, 10.0, [0, 3, 6, 9]),
+        (1, 5.0, 10.0, [0, 2, 4, 6, 8]),
+        (1, 4.0, 10.0, [0, 3, 5, 8]),
+        (1, 30.0, 10.0, list(range(10))),
+        (1, 2.0, None, list(range(10))),  # rate unknown: every frame
+    ],
+)
+def test_sampling_by_every_or_fps(every, fps, video_fps, expected):
+    options = AnalyzeOptions(every=every, fps=fps)
+    assert [i for i in range(10) if options.sampled(i, video_fps)] == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"every": 0}, "every must be an integer >= 1"),
+        ({"fps": -1.0}, "fps must be a positive"),
+        ({"every": 2, "fps": 5.0}, "not both"),
+    ],
+)
+def test_bad_options_are_refused(kwargs, message):
+    with pytest.raises(OptionsError, match=message):
+        AnalyzeOptions(**kwargs)
+
+
+# -- inputs ---------------------------------------------------------------------------------
+def test_inputs_expand_folders_recursively_and_globs(media):
+    found = {Path(s.path).name: s.kind for s in expand_inputs([media])}
+    assert found == {
+        "clip_a.mp4": "video",
+        "clip_b.avi": "video",
+        "corrupt.mp4": "video",
+        "noface.png": "photo",
+        "photo.jpg": "photo",
+    }
+    globbed = expand_inputs([str(media / "**" / "*.avi"), str(media / "photo.jpg")])
+    assert {Path(s.path).name for s in globbed} == {"clip_b.avi", "photo.jpg"}
+
+
+@pytest.mark.parametrize("inputs", [["empty"], ["nothing-here-*.mp4"], ["missing.mp4"]])
+def test_no_matching_input_is_a_usage_error(media, inputs, capsys):
+    with pytest.raises(OptionsError, match="no video or photo matched"):
+        expand_inputs([str(media / i) for i in inputs])
+    code = main([str(media / i) for i in inputs] + ["--out", str(media.parent / "x.csv")])
+    assert code == 2 and "no video or photo matched" in capsys.readouterr().err
+
+
+# -- the CLI, failures, output --------------------------------------------------------------
+def test_cli_names_the_corrupt_input_exits_1_and_writes_csv(media, tmp_path, capsys):
+    out = tmp_path / "table.csv"
+    code = main([str(media / "clip_a.mp4"), str(media / "corrupt.mp4"), str(media / "photo.jpg"),
+                 "--out", str(out), "--every", "4", "--workers", "2"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"failed: {media / 'corrupt.mp4'}" in err and "\r" not in err  # no bar when piped
+    table = pd.read_csv(out)
+    assert list(table.columns) == EXPECTED_COLUMNS
+    assert table[table.source.str.endswith("clip_a.mp4")].frame.tolist() == [0, 4, 8, 12, 16, 20]
+    parts = pd.read_parquet(tmp_path / "table.csv.parts")
+    pd.testing.assert_frame_equal(
+        by_row(table)[EXPECTED_COLUMNS[:-1]],
+        by_row(parts)[EXPECTED_COLUMNS[:-1]],
+        check_exact=False,
+    )
+    summary = pd.read_csv(tmp_path / "table.summary.csv")
+    assert summary.status.tolist() == ["ok", "failed", "ok"]
+
+
+def test_existing_out_needs_resume_or_overwrite(media, tmp_path, capsys):
+    out = tmp_path / "t.parquet"
+    args = [str(media / "photo.jpg"), "--out", str(out)]
+    assert main(args) == 0
+    assert main(args) == 2
+    assert "already exists; pass --resume" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    assert main([*args, "--resume", "--every", "2"]) == 2
+    assert "was made with other options (every: 1 in the part, 2 now)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--resume", "--overwrite"])
+    assert exit_info.value.code == 2  # argparse: not both
+
+
+def test_interrupted_run_resumes_with_the_finished_parts(media, tmp_path, local_run):
+    out = tmp_path / "r.parquet"
+    run = moodlens.analyze_iter(media, out=out, workers=1, segment_frames=10)
+    first = next(r for r in run if r.summary.status == "ok")
+    run.close()  # as if interrupted after the first finished source
+    assert len(list(out.glob("part-*.parquet"))) == 1
+    assert not (tmp_path / "r.summary.csv").exists()
+    (out / ".3f2a.tmp").write_bytes(b"half a part")  # a write cut short: hidden, ignored
+    table = moodlens.analyze(media, out=out, resume=True, workers=2, segment_frames=10)
+    pd.testing.assert_frame_equal(by_row(table), by_row(local_run[1]))
+    resumed = [r for r in moodlens.analyze_iter(media, out=out, resume=True) if r.resumed]
+    assert first.source in {r.source for r in resumed}
+    assert len(resumed) == 4  # every ok source; the corrupt one is tried again
+    pd.testing.assert_frame_equal(by_row(pd.read_parquet(out)), by_row(local_run[1]))
+
+
+def test_missing_extra_says_the_pip_command(media, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(moodlens.MissingDependencyError, match=r"pip install 'moodlens\[ray\]'"):
+        moodlens.analyze(media / "photo.jpg", engine="ray")
+
+
+def test_progress_bar_when_asked(media, capsys):
+    moodlens.analyze(media / "clip_a.mp4", every=6, workers=1, progress=True)
+    err = capsys.readouterr().err
+    assert "analyze" in err and "frame" in err and "sources 1/1" in err
+
+
+def test_import_moodlens_loads_no_pandas_and_analyze_is_lazy():
+    code = (
+        "import sys, moodlens; print(sorted(m for m in ('pandas', 'pyarrow', 'ray', 'tqdm') "
+        "if m in sys.modules)); moodlens.analyze; print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "False"]
