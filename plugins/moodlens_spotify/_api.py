@@ -84,6 +84,9 @@ class WebApi:
         self._sleep, self._backoff = sleep, backoff
         self._spotify_error, self._oauth_error = SpotifyException, SpotifyOauthError
         self._network_error = requests.RequestException
+        from ._redact import protect_logs
+
+        protect_logs()  # a client built by the app logs its token at DEBUG too
         _disable_status_retries(client)
 
     # -- the endpoints -----------------------------------------------------------------------

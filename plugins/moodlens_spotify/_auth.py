@@ -22,11 +22,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import spotipy
+from moodlens import ensure_private_dir
 from spotipy.cache_handler import CacheHandler
 from spotipy.oauth2 import SpotifyOauthError, SpotifyPKCE
 
 from ._config import SpotifySettings
 from ._errors import SpotifyAuthError, SpotifyError
+from ._redact import protect_logs
 
 __all__ = ["TokenFile", "login", "logout", "make_auth_manager", "make_client", "token_path"]
 
@@ -42,8 +44,11 @@ def token_path(settings: SpotifySettings) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Writes a file only its owner can read, atomically; its folder is owner-only too."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Writes a file only its owner can read, atomically; its folder is owner-only too.
+
+    The folder is made 0700 even when it already existed (it holds tokens).
+    """
+    ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -71,6 +76,9 @@ class TokenFile(CacheHandler):
             if mode & (stat.S_IRWXG | stat.S_IRWXO):
                 logger.warning("token cache %s was readable by others; made owner-only", self.path)
                 os.chmod(self.path, 0o600)
+            if self.path.parent.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                logger.warning("folder %s was open to others; made owner-only", self.path.parent)
+                ensure_private_dir(self.path.parent)
             token = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
@@ -108,6 +116,7 @@ def make_auth_manager(settings: SpotifySettings, *, interactive: bool = False) -
     Raises:
         SpotifyAuthError: no client ID in the settings or ``SPOTIPY_CLIENT_ID``.
     """
+    protect_logs()
     client_id = settings.resolved_client_id
     if not client_id:
         raise SpotifyAuthError(
@@ -139,6 +148,7 @@ def make_client(settings: SpotifySettings, auth_manager: Any = None) -> spotipy.
     Raises:
         SpotifyAuthError: no client ID (see make_auth_manager).
     """
+    protect_logs()
     client = spotipy.Spotify(
         auth_manager=auth_manager or make_auth_manager(settings),
         requests_session=requests.Session(),

@@ -1,8 +1,10 @@
 """``moodlens spotify ...``: login, status, logout, and planning a playlist by hand.
 
 Settings come from the ``[plugins.spotify-playlist]`` table of the moodlens
-config file, then from the options given here. Exit codes: 0 success, 1 an
-error the message explains, 2 usage errors.
+config file, then from the options given here. Exit codes, as for every
+moodlens command: 0 success, 1 a failure while running (the message says what
+to do), 2 a usage error (an unknown option or an invalid value, with the usage
+line). ``-v`` logs what is sent to Spotify with every token redacted.
 """
 
 from __future__ import annotations
@@ -15,25 +17,72 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from moodlens import Emotion, MoodlensError
+from moodlens import Emotion, MoodlensError, __version__
 
 from ._config import SpotifySettings
 from ._deps import require_spotipy
+from ._redact import protect_logs
 
 __all__ = ["main"]
 
 PLUGIN_NAME = "spotify-playlist"
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or "%(default)" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _emotion(text: str) -> Emotion:
+    try:
+        return Emotion.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _whole_number(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="moodlens spotify", description="The Spotify playlist plugin: login and playlists."
+        prog="moodlens spotify",
+        description="The Spotify playlist plugin: login and playlists.",
+        formatter_class=_HelpFormatter,
     )
+    p.add_argument("--version", action="version", version=f"moodlens spotify {__version__}")
     p.add_argument("--config", metavar="FILE", help="moodlens config file (default: the user's)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what is sent to Spotify")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="log what is sent to Spotify (tokens redacted)"
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     login = sub.add_parser(
-        "login", help="log in once (Authorization Code with PKCE, in the browser)"
+        "login",
+        help="log in once (Authorization Code with PKCE, in the browser)",
+        formatter_class=_HelpFormatter,
     )
     login.add_argument("--client-id", help="your Spotify app's client ID (or SPOTIPY_CLIENT_ID)")
     login.add_argument(
@@ -43,16 +92,26 @@ def _parser() -> argparse.ArgumentParser:
         "--no-browser", action="store_true", help="print the URL instead of opening it"
     )
     login.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds to wait for the browser"
+        "--timeout", type=_seconds, default=300.0, help="seconds to wait for the browser"
     )
     sub.add_parser("status", help="show the login, scopes and the managed playlist")
     sub.add_parser("logout", help="delete the cached tokens")
     sub.add_parser("config", help="print the effective settings (defaults included) as JSON")
-    plan = sub.add_parser("plan", help="build the playlist for a mood; prints it, writes nothing")
-    plan.add_argument("mood", help="one of: " + ", ".join(e.value for e in Emotion))
-    plan.add_argument("--strategy", choices=["match", "lift"])
-    plan.add_argument("--target", help="where 'lift' ends (default: the config's, else happy)")
-    plan.add_argument("--size", type=int)
+    plan = sub.add_parser(
+        "plan",
+        help="build the playlist for a mood; prints it, writes nothing",
+        formatter_class=_HelpFormatter,
+    )
+    plan.add_argument("mood", type=_emotion, help="one of: " + ", ".join(e.value for e in Emotion))
+    plan.add_argument(
+        "--strategy", choices=["match", "lift"], help="(default: the config's, else match)"
+    )
+    plan.add_argument(
+        "--target", type=_emotion, help="where 'lift' ends (default: the config's, else happy)"
+    )
+    plan.add_argument(
+        "--size", type=_whole_number(1, 100), help="tracks (default: the config's, else 20)"
+    )
     plan.add_argument(
         "--offline", action="store_true", help="do not search: list the searches only"
     )
@@ -142,11 +201,7 @@ def _logout(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    try:
-        mood = Emotion.parse(args.mood)
-    except ValueError as exc:
-        print(f"moodlens spotify: error: {exc}", file=sys.stderr)
-        return 2
+    mood = args.mood
     from ._plugin import SpotifyPlaylistPlugin
 
     settings = _settings(args, strategy=args.strategy, target=args.target, size=args.size)
@@ -193,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    protect_logs(*logging.getLogger().handlers)  # before any request: no token in the log
     try:
         if args.command == "config":
             print(json.dumps(_settings(args).to_dict(), indent=2))

@@ -16,6 +16,7 @@ moodlens config file::
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -25,11 +26,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from moodlens import Emotion
+from moodlens import Emotion, adopt_legacy_path, user_config_dir
 
 from ._errors import SpotifyError
 
 __all__ = ["DEFAULT_MOODS", "MoodTarget", "SpotifySettings", "Strategy"]
+
+logger = logging.getLogger(__name__)
 
 _URI_KINDS = ("track", "playlist")
 _SEED_SOURCES = ("top", "saved", "recent")
@@ -148,12 +151,33 @@ DEFAULT_MOODS: Mapping[Emotion, MoodTarget] = MappingProxyType(
 )
 
 
-def _env_dir() -> Path:
-    env = os.environ.get("MOODLENS_SPOTIFY_DIR")
-    if env:
-        return Path(env).expanduser()
+ENV_DIR = "MOODLENS_SPOTIFY_DIR"
+
+
+def legacy_state_dir() -> Path:
+    """Where moodlens 0.1 kept the token on every platform: ``$XDG_CONFIG_HOME`` or ~/.config."""
     xdg = os.environ.get("XDG_CONFIG_HOME")
     return (Path(xdg) if xdg else Path.home() / ".config") / "moodlens" / "spotify"
+
+
+def default_state_dir() -> Path:
+    """``$MOODLENS_SPOTIFY_DIR``, else ``moodlens.user_config_dir("spotify")``.
+
+    A token left at the old location (``legacy_state_dir()``, which differs on macOS
+    and Windows) is moved here once; if it cannot be moved, it is used where it is.
+    """
+    env = os.environ.get(ENV_DIR)
+    if env:
+        return Path(env).expanduser()
+    current = user_config_dir("spotify")
+    legacy = legacy_state_dir()
+    if legacy != current and legacy.is_dir() and not current.exists():
+        try:
+            return adopt_legacy_path(legacy, current)
+        except OSError as exc:
+            logger.warning("cannot move %s to %s (%s); using it where it is", legacy, current, exc)
+            return legacy
+    return current
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +202,9 @@ class SpotifySettings:
             the interval, so the playlist ends on the last steady mood.
         client_id: the Spotify app's client ID (or ``SPOTIPY_CLIENT_ID``).
         redirect_uri: registered in the Spotify app; must be ``http://127.0.0.1:PORT/...``.
-        cache_dir: where the token and the playlist's ID are kept (owner-only);
-            default ``~/.config/moodlens/spotify`` or ``$MOODLENS_SPOTIFY_DIR``.
+        cache_dir: where the token and the playlist's ID are kept (an owner-only
+            folder); default ``$MOODLENS_SPOTIFY_DIR``, else
+            ``moodlens.user_config_dir("spotify")`` (``~/.config/moodlens/spotify`` on Linux).
         api_url: Web API base (tests point this at a fake server).
         accounts_url: accounts service base for login and token refresh.
         timeout: seconds one HTTP request may take.
@@ -289,7 +314,7 @@ class SpotifySettings:
     @property
     def state_dir(self) -> Path:
         """The folder for the token cache and the playlist's ID."""
-        return self.cache_dir if self.cache_dir is not None else _env_dir()
+        return self.cache_dir if self.cache_dir is not None else default_state_dir()
 
     @property
     def resolved_client_id(self) -> str | None:

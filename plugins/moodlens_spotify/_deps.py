@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
-from moodlens._errors import require
+from moodlens import MissingDependencyError
 
 __all__ = ["require_spotipy"]
 
@@ -15,4 +16,7 @@ def require_spotipy(feature: str = "the Spotify playlist plugin") -> ModuleType:
     Raises:
         MissingDependencyError: spotipy is not installed.
     """
-    return require("spotipy", extra="spotify", feature=feature)
+    try:
+        return importlib.import_module("spotipy")
+    except ImportError as exc:
+        raise MissingDependencyError("spotipy", "spotify", feature) from exc

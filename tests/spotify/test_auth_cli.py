@@ -167,14 +167,36 @@ def test_cli_plan_offline_lists_the_searches(config_file, capsys):
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
+        # invalid values: usage errors, exit 2 with the usage line
         (["plan", "bored"], 2, "unknown emotion"),
+        (["plan", "sad", "--strategy", "lift", "--target", "x"], 2, "unknown emotion 'x'"),
+        (["plan", "sad", "--size", "0"], 2, "must be from 1 to 100"),
+        (["plan", "sad", "--size", "lots"], 2, "not a whole number"),
+        (["login", "--timeout", "0"], 2, "must be more than 0"),
+        (["frobnicate"], 2, "invalid choice"),
+        # failures while running: exit 1 with what to do
         (["plan", "sad", "--apply"], 1, "--apply needs a login"),
-        (["plan", "sad", "--strategy", "lift", "--target", "x"], 1, "target: unknown emotion"),
     ],
 )
 def test_cli_errors_say_what_to_do(config_file, capsys, argv, code, message):
-    assert main(argv) == code
-    assert message in capsys.readouterr().err
+    try:
+        got = main(argv)
+    except SystemExit as exc:
+        got = exc.code
+    assert got == code
+    err = capsys.readouterr().err
+    assert message in err
+    if code == 2:
+        assert "usage: moodlens spotify" in err
+
+
+def test_cli_version(capsys):
+    from moodlens import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"moodlens spotify {__version__}"
 
 
 def test_cli_config_prints_the_effective_defaults(config_file, capsys):
