@@ -64,7 +64,7 @@ def discover_commands() -> dict[str, EntryPoint]:
 
 
 def _first_line(doc: str | None) -> str:
-    line = (doc or "").strip().split("\n", 1)[0].strip()
+    line = " ".join((doc or "").strip().split("\n\n", 1)[0].split())  # the first paragraph
     line = re.sub(r"^``[^`]*``\s*:\s*", "", line)  # "``moodlens x``: does y" -> "does y"
     line = line.replace("``", "")
     return re.sub(r"(?i)[;:,]?\s*(runs .*; )?returns the exit code\.?$", "", line).strip()
