@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +14,16 @@ import cv2
 import numpy as np
 
 from ._errors import InvalidImageError, ModelError
-from ._faces import FaceFinder, FaceFinderOptions, crop_faces
+from ._faces import (
+    FaceFinder,
+    FaceFinderOptions,
+    FoundFace,
+    as_gray,
+    crop_faces,
+    eye_roll,
+    make_face_finder,
+    to_frame,
+)
 from ._image import ImageLike, to_gray
 from ._model import EmotionModel, ModelInfo
 from ._types import EMOTIONS, Box, Face
@@ -20,19 +32,26 @@ logger = logging.getLogger(__name__)
 
 
 class EmotionDetector:
-    """Finds faces (OpenCV Haar cascade) and scores their emotions (ONNX Runtime).
+    """Finds faces (BlazeFace or the Haar cascade) and scores their emotions (ONNX Runtime).
 
-    One detector may be used from several threads at once.
+    One detector may be used from several threads at once, and they run in parallel
+    (no lock around the model); for that, pass ``threads=1`` so each call keeps to one core.
 
     Args:
         model: path of a moodlens ``.onnx`` model; None for the bundled one.
         providers: ONNX Runtime execution providers, passed through (default CPU).
-        threads: ONNX Runtime intra-op threads, passed through.
-        face_options: Haar-cascade settings (scale factor, neighbours, sizes).
+        threads: ONNX Runtime intra-op threads, passed through (a positive int, or None).
+        face_finder: "blazeface" (the default: MediaPipe's BlazeFace on ONNX Runtime,
+            the measured best variant), "blazeface-short", "blazeface-full", "haar"
+            (OpenCV's Haar cascade, Viola-Jones), or your own ``FaceFinder``.
+        face_options: face-finder settings: ``min_face`` (pixels of the original image),
+            thresholds, tracking margin, eye alignment; Haar scale factor and neighbours.
 
     Raises:
         ModelError: the model is missing, unreadable or not self-describing.
-        FaceDetectorError: the installed OpenCV has no Haar cascades (OpenCV 5).
+        FaceDetectorError: the face finder cannot be created (no Haar cascades in
+            OpenCV 5, an unreadable face-detector file).
+        OptionsError: ``threads`` is not a positive integer, or an unknown ``face_finder``.
 
     Example:
         >>> from moodlens import EmotionDetector
@@ -47,10 +66,17 @@ class EmotionDetector:
         *,
         providers: Sequence[Any] | None = None,
         threads: int | None = None,
+        face_finder: str | FaceFinder | None = None,
         face_options: FaceFinderOptions | None = None,
     ) -> None:
         self._model: EmotionModel | None = EmotionModel(model, providers=providers, threads=threads)
-        self._finder = FaceFinder(face_options)
+        self._finder = make_face_finder(face_finder, face_options, providers=providers)
+        self._local = threading.local()  # the last faces found, per thread (see _found_for)
+
+    @property
+    def face_finder(self) -> FaceFinder:
+        """The face finder in use (its ``options`` say min_face and the rest)."""
+        return self._finder
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -89,10 +115,22 @@ class EmotionDetector:
         Raises:
             InvalidImageError: the image cannot be used.
         """
-        gray = to_gray(image, rgb=rgb)
+        frame = to_frame(image, rgb=rgb)
         if near is not None:
-            return self._finder.find_near(gray, [Box(*b) for b in near])
-        return self._finder.find(gray)
+            found = self._finder.find_near(frame, [Box(*b) for b in near])
+        else:
+            found = self._finder.find(frame)
+        if isinstance(image, np.ndarray):  # detect(image, boxes=these) reuses keypoints
+            self._local.last = (weakref.ref(image), {f.box: f for f in found})
+        return [f.box for f in found]
+
+    def _found_for(self, image: ImageLike, box: Box) -> FoundFace:
+        """The finder's face for a box ``find_faces`` just returned on this same array
+        (score and keypoints), or a bare one."""
+        last = getattr(self._local, "last", None)
+        if last is not None and last[0]() is image and box in last[1]:
+            return last[1][box]
+        return FoundFace(box)
 
     def detect(
         self,
@@ -106,7 +144,10 @@ class EmotionDetector:
         Args:
             image: HxWx3 BGR (or RGB with ``rgb=True``) or HxW gray uint8 array, a path
                 of an image file, or encoded image bytes.
-            boxes: known face boxes (x, y, w, h): skips face detection.
+            boxes: known face boxes (x, y, w, h): skips face detection. Boxes are
+                clipped to the image; each Face carries its clipped box. Boxes that
+                ``find_faces`` just returned for this same array keep the finder's score
+                and keypoints (so the crop is still eye-levelled).
             rgb: colour arrays are RGB rather than OpenCV's BGR.
 
         Returns:
@@ -116,18 +157,32 @@ class EmotionDetector:
             InvalidImageError: the image cannot be used, or a box lies outside it.
         """
         model = self._live_model
-        gray = to_gray(image, rgb=rgb)
+        frame = to_frame(image, rgb=rgb)
         if boxes is None:
-            found = self._finder.find(gray)
+            found = self._finder.find(frame)
         else:
-            found = [_checked_box(b, gray.shape) for b in boxes]
+            found = []
+            for b in boxes:
+                box = _checked_box(b, frame.shape)
+                known = self._found_for(image, Box(*(int(v) for v in b)))
+                found.append(known if known.box == box else FoundFace(box))
         if not found:
             return []
-        crops = crop_faces(gray, found, model.info.input_size, model.info.crop_margin)
+        align = getattr(self._finder.options, "align", False)
+        rolls = [eye_roll(f.keypoints) for f in found] if align else None
+        crops = crop_faces(
+            as_gray(frame), [f.box for f in found], model.info.input_size,
+            model.info.crop_margin, rolls,
+        )
         scores = model.run(crops)
         return [
-            Face(box, dict(zip(EMOTIONS, map(float, row), strict=True)))
-            for box, row in zip(found, scores, strict=True)
+            Face(
+                f.box,
+                dict(zip(EMOTIONS, map(float, row), strict=True)),
+                score=f.score,
+                keypoints=f.keypoints,
+            )
+            for f, row in zip(found, scores, strict=True)
         ]
 
     def classify(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -139,12 +194,15 @@ class EmotionDetector:
 
         Returns:
             (N, 7) float32 scores, columns in ``list(Emotion)`` order, rows summing to 1.
+            Any N works: crops go to the model in chunks, so memory does not grow with N.
 
         Raises:
-            InvalidImageError: crops of the wrong dtype or shape.
+            InvalidImageError: crops of the wrong dtype or shape, None, or a path or bytes
+                (for a photo, use ``detect``).
         """
         model = self._live_model
         h, w = model.info.input_size
+        _check_crops_container(crops)
         if isinstance(crops, np.ndarray):
             if crops.dtype != np.uint8:
                 raise InvalidImageError(f"crops dtype is {crops.dtype}; expected uint8.")
@@ -157,28 +215,64 @@ class EmotionDetector:
                 )
             if crops.shape[1:] == (h, w):
                 return model.run(np.ascontiguousarray(crops))
-        images = [to_gray(c) for c in crops]
-        if not images:
-            return model.run(np.zeros((0, h, w), dtype=np.uint8))
-        resized = np.stack(
-            [
-                c
-                if c.shape == (h, w)
-                else cv2.resize(
-                    c, (w, h), interpolation=cv2.INTER_AREA if c.shape[0] > h else cv2.INTER_LINEAR
-                )
-                for c in images
-            ]
+        items = list(crops)
+        scores = np.empty((len(items), len(EMOTIONS)), dtype=np.float32)
+        step = model.chunk_size
+        for start in range(0, len(items), step):  # decoded and resized a chunk at a time
+            chunk = np.stack([_fitted(to_gray(c), h, w) for c in items[start : start + step]])
+            scores[start : start + step] = model.run(chunk)
+        return scores
+
+
+def _check_crops_container(crops: object) -> None:
+    if crops is None:
+        raise InvalidImageError(
+            "crops is None; pass face crops: an (N, H, W) uint8 array or a list of face "
+            "images. To find the faces in a photo, use detect()."
         )
-        return model.run(resized)
+    if isinstance(crops, (str, os.PathLike, bytes, bytearray, memoryview)):
+        what = "encoded bytes" if isinstance(crops, (bytes, bytearray, memoryview)) else "a path"
+        raise InvalidImageError(
+            f"crops is {what}, but classify() scores face crops you already have. To find "
+            "and score the faces in a photo, use detect() with it; to score a whole image "
+            "as one face, pass a list: classify([image])."
+        )
+    if not isinstance(crops, np.ndarray) and not hasattr(crops, "__iter__"):
+        raise InvalidImageError(
+            f"crops is a {type(crops).__name__}; pass an (N, H, W) uint8 array "
+            "or a list of face images."
+        )
+
+
+def _fitted(gray: np.ndarray, h: int, w: int) -> np.ndarray:
+    if gray.shape == (h, w):
+        return gray
+    interp = cv2.INTER_AREA if gray.shape[0] > h else cv2.INTER_LINEAR
+    return cv2.resize(gray, (w, h), interpolation=interp)
 
 
 def _checked_box(box: Box | Sequence[int], shape: tuple[int, ...]) -> Box:
+    """The box clipped to the image, so a huge box costs no more than the image itself.
+
+    Raises:
+        InvalidImageError: not four integers, a non-positive size, or no overlap with the image.
+    """
     try:
         b = Box(*(int(v) for v in box))
-    except (TypeError, ValueError):
-        raise InvalidImageError(f"box {box!r} must be four integers (x, y, w, h).") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidImageError(
+            f"box {box!r} must be four integers (x, y, w, h) in pixels of the image."
+        ) from None
     h, w = shape[:2]
-    if b.w <= 0 or b.h <= 0 or b.x >= w or b.y >= h or b.x + b.w <= 0 or b.y + b.h <= 0:
-        raise InvalidImageError(f"box {tuple(b)} does not overlap the {w}x{h} image.")
-    return b
+    if b.w <= 0 or b.h <= 0:
+        raise InvalidImageError(
+            f"box {tuple(b)} needs a positive width and height; boxes are (x, y, w, h)."
+        )
+    x0, y0 = max(b.x, 0), max(b.y, 0)
+    x1, y1 = min(b.x + b.w, w), min(b.y + b.h, h)
+    if x1 <= x0 or y1 <= y0:
+        raise InvalidImageError(
+            f"box {tuple(b)} does not overlap the {w}x{h} image; pass boxes (x, y, w, h) "
+            "in pixels of this image."
+        )
+    return Box(x0, y0, x1 - x0, y1 - y0)

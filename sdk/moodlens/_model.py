@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -17,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ModelError
+from ._errors import ModelError, OptionsError
 from ._types import EMOTIONS, Emotion
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "emotion_default.onnx"
+#: Crops sent to ONNX Runtime per call: bounds memory for any N (activations grow with the
+#: batch) and costs no throughput (benchmarks/bench_speed.py: throughput is flat from 32 up).
+CHUNK_SIZE = 64
 #: Metadata every model must carry, and what each holds (JSON-encoded values).
 METADATA_KEYS: Mapping[str, str] = {
     "moodlens.labels": 'class names in output order, e.g. ["angry", ..., "neutral"]',
@@ -65,9 +67,70 @@ class ModelInfo:
         return float(value) if value else None
 
 
+#: Bundled models by name; ``None`` means ``"default"``. An ``-int8`` suffix names the
+#: statically quantised copy shipped beside a float model.
+BUNDLED_MODELS: Mapping[str, str] = {
+    "default": DEFAULT_MODEL,
+    "default-int8": "emotion_default.int8.onnx",
+    "fast": "emotion_fast.onnx",
+    "fast-int8": "emotion_fast.int8.onnx",
+    "accurate": "emotion_accurate.onnx",
+}
+
+
+def _bundled(file: str) -> Path:
+    return Path(str(resources.files("moodlens.models").joinpath(file)))
+
+
+def bundled_models() -> dict[str, Path]:
+    """The bundled models this installation ships, by name (``default``, ``fast``, ...)."""
+    found = {name: _bundled(file) for name, file in BUNDLED_MODELS.items()}
+    return {name: path for name, path in found.items() if path.is_file()}
+
+
 def default_model_path() -> Path:
     """The model shipped inside the package (found with importlib.resources)."""
-    return Path(str(resources.files("moodlens.models").joinpath(DEFAULT_MODEL)))
+    return _bundled(DEFAULT_MODEL)
+
+
+def resolve_model(model: str | Path | None) -> Path:
+    """The ``.onnx`` file a ``model=`` argument names.
+
+    None and ``"default"`` are the bundled default model; ``"fast"``, ``"accurate"``
+    and the ``-int8`` copies are other bundled models; anything else is a file path.
+
+    Raises:
+        ModelError: neither a bundled model's name nor an existing file.
+    """
+    if model is None:
+        return default_model_path()
+    if isinstance(model, str) and model in BUNDLED_MODELS:
+        path = _bundled(BUNDLED_MODELS[model])
+        if not path.is_file():
+            raise ModelError(
+                f"the bundled model {model!r} is not part of this moodlens installation; "
+                f"shipped here: {', '.join(bundled_models()) or 'none'}."
+            )
+        return path
+    path = Path(model)
+    if not path.is_file():
+        raise ModelError(
+            f"model {str(model)!r} is neither a bundled model ("
+            f"{', '.join(bundled_models())}) nor an existing file; pass one of those names, "
+            "the path of an .onnx file exported by moodlens-export, or None for the default."
+        )
+    return path
+
+
+def _checked_threads(threads: object) -> int | None:
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise OptionsError(
+            f"threads must be a positive integer or None (ONNX Runtime's choice), got "
+            f"{threads!r} ({type(threads).__name__}); for example threads=2."
+        )
+    return int(threads)
 
 
 def _parse_metadata(meta: Mapping[str, str], where: str) -> ModelInfo:
@@ -111,13 +174,18 @@ def _parse_metadata(meta: Mapping[str, str], where: str) -> ModelInfo:
 class EmotionModel:
     """An ONNX Runtime session over a moodlens model; thread-safe ``run``.
 
+    ``run`` takes no lock: ``InferenceSession.run`` is thread-safe and everything else
+    in a call is local, so threads sharing one model run in parallel (with ``threads=1``
+    sessions, 2 threads on 2 cores: benchmarks/bench_threads.py).
+
     Args:
         path: the ``.onnx`` file; None for the bundled model.
-        providers: ONNX Runtime execution providers (default: CPU).
+        providers: ONNX Runtime execution providers (default: CPU); one name or a list.
         threads: intra-op threads (default: ONNX Runtime's choice).
 
     Raises:
         ModelError: the file is missing, not ONNX, lacks metadata, or has the wrong shapes.
+        OptionsError: ``threads`` is not a positive integer.
     """
 
     def __init__(
@@ -129,14 +197,10 @@ class EmotionModel:
     ) -> None:
         import onnxruntime as ort
 
-        self.path = Path(path) if path is not None else default_model_path()
-        if not self.path.is_file():
-            raise ModelError(
-                f"model file {self.path} does not exist; pass the path of an "
-                ".onnx file exported by moodlens-export, or None for the bundled model."
-            )
-        if threads is not None and threads < 1:
-            raise ModelError(f"threads must be a positive integer, got {threads}.")
+        threads = _checked_threads(threads)
+        self.path = resolve_model(path)
+        if isinstance(providers, str):
+            providers = [providers]
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -155,7 +219,9 @@ class EmotionModel:
         self._input = self._session.get_inputs()[0].name
         # Column i of the model's output is Emotion order[i]; reorder to Emotion's own order.
         self._order = np.array([self.info.labels.index(e) for e in EMOTIONS])
-        self._lock = threading.Lock()
+        batch = self._session.get_inputs()[0].shape[0]
+        self._fixed_batch = isinstance(batch, int) and batch > 0  # e.g. an export with batch 1
+        self._chunk = batch if self._fixed_batch else CHUNK_SIZE
 
     def _check_shapes(self) -> None:
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
@@ -181,13 +247,27 @@ class EmotionModel:
         x = crops.astype(np.float32) * self.info.scale
         return ((x - self.info.mean) / self.info.std)[..., None]
 
+    @property
+    def chunk_size(self) -> int:
+        """Crops per ONNX Runtime call (the model's fixed batch size, if it has one)."""
+        return self._chunk
+
     def run(self, crops: np.ndarray) -> np.ndarray:
-        """Scores for (N, H, W) uint8 crops at the input size: (N, 7) float32 in Emotion order."""
-        if crops.shape[0] == 0:
-            return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        batch = self.preprocess(crops)
-        with self._lock:  # one run at a time: concurrent runs would share (oversubscribe) the cores
-            out = self._session.run(None, {self._input: batch})[0]
+        """Scores for (N, H, W) uint8 crops at the input size: (N, 7) float32 in Emotion order.
+
+        Any N is sent in chunks of ``chunk_size``, so memory does not grow with N.
+        """
+        out = np.empty((crops.shape[0], len(EMOTIONS)), dtype=np.float32)
+        for start in range(0, crops.shape[0], self._chunk):
+            stop = start + self._chunk
+            out[start:stop] = self._run_chunk(crops[start:stop])
+        return out
+
+    def _run_chunk(self, crops: np.ndarray) -> np.ndarray:
+        if self._fixed_batch and crops.shape[0] < self._chunk:
+            pad = np.zeros((self._chunk - crops.shape[0], *crops.shape[1:]), crops.dtype)
+            return self._run_chunk(np.concatenate([crops, pad]))[: crops.shape[0]]
+        out = self._session.run(None, {self._input: self.preprocess(crops)})[0]
         out = np.asarray(out, dtype=np.float32)
         if self.info.outputs_logits:
             out = out - out.max(axis=1, keepdims=True)

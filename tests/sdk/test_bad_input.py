@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from moodlens import InvalidImageError, MoodlensError
+from moodlens import EmotionDetector, InvalidImageError, MoodlensError, OptionsError
 
 
 @pytest.mark.parametrize(
@@ -47,12 +49,66 @@ def test_folder_is_not_an_image(detector, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "boxes",
-    [[(1000, 1000, 10, 10)], [(0, 0, 0, 10)], [(0, 0, -5, 10)], [("a", 0, 1, 1)], [(1, 2, 3)]],
+    ("boxes", "message"),
+    [
+        ([(1000, 1000, 10, 10)], "does not overlap the 512x512 image"),
+        ([(-(10**9), 0, 10**9, 10)], "does not overlap"),
+        ([(0, 0, 0, 10)], "positive width and height"),
+        ([(0, 0, -5, 10)], "positive width and height"),
+        ([(0, 0, 10**9, -1)], "positive width and height"),
+        ([("a", 0, 1, 1)], "four integers"),
+        ([(0, 0, float("inf"), 10)], "four integers"),
+        ([(0, 0, float("nan"), 10)], "four integers"),
+        ([(1, 2, 3)], "four integers"),
+    ],
 )
-def test_bad_boxes(detector, sample_bgr, boxes):
-    with pytest.raises(InvalidImageError, match="box"):
+def test_bad_boxes(detector, sample_bgr, boxes, message):
+    with pytest.raises(InvalidImageError, match=message):
         detector.detect(sample_bgr, boxes=boxes)
+
+
+@pytest.mark.parametrize(
+    ("box", "clipped"),
+    [
+        ((0, 0, 20000, 20000), (0, 0, 64, 64)),
+        ((0, 0, 10**9, 10**9), (0, 0, 64, 64)),
+        ((-(10**9), -(10**9), 2 * 10**9, 2 * 10**9), (0, 0, 64, 64)),
+        ((40, 30, 10**9, 10), (40, 30, 24, 10)),
+        ((-5, -7, 20, 30), (0, 0, 15, 23)),
+    ],
+)
+def test_boxes_larger_than_the_image_are_clipped_to_it(detector, box, clipped):
+    """Once a 3 s, 515 MB border copy (20000 px) or a cv2.error (10**9): now the image's cost."""
+    image = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    (face,) = detector.detect(image, boxes=[box])
+    (expected,) = detector.detect(image, boxes=[clipped])
+    assert face.box == clipped
+    assert face.scores == expected.scores
+
+
+@pytest.mark.parametrize("threads", ["2", 0, -1, 1.5, True, [2]])
+def test_bad_threads_say_what_works(threads):
+    with pytest.raises(OptionsError, match=r"threads must be a positive integer.*threads=2"):
+        EmotionDetector(threads=threads)
+
+
+def test_options_error_is_a_moodlens_error_and_a_value_error():
+    assert issubclass(OptionsError, MoodlensError) and issubclass(OptionsError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("crops", "message"),
+    [
+        (None, "crops is None.*use detect"),
+        ("photo.jpg", "crops is a path.*use detect.*classify\\(\\[image\\]\\)"),
+        (Path("photo.jpg"), "crops is a path.*use detect"),
+        (b"\xff\xd8\xff", "crops is encoded bytes.*use detect"),
+        (42, "crops is a int.*list of face images"),
+    ],
+)
+def test_classify_says_what_it_takes(detector, crops, message):
+    with pytest.raises(InvalidImageError, match=message):
+        detector.classify(crops)
 
 
 @pytest.mark.parametrize(

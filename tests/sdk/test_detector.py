@@ -161,24 +161,41 @@ def test_classify_resizes_other_sizes(detector, sample_bgr):
     assert Emotion(list(Emotion)[int(scores[0].argmax())]) is Emotion.HAPPY
 
 
-def test_one_detector_many_threads(detector, sample_bgr):
-    reference = detector.detect(sample_bgr)
-    results, errors = [], []
+@pytest.mark.parametrize("threads", [1, None])
+def test_one_detector_many_threads_gives_identical_results(sample_bgr, threads):
+    """Four threads share one detector (no lock around the model): every result is
+    bit-for-bit the single-threaded one, for detect, detect with boxes and classify."""
+    images = [sample_bgr, cv2.flip(sample_bgr, 1), cv2.resize(sample_bgr, (384, 384))]
+    crops = np.random.default_rng(5).integers(0, 256, (70, 48, 48), dtype=np.uint8)
+    with EmotionDetector(threads=threads) as detector:
+        expected = [detector.detect(im) for im in images]
+        expected_boxes = [detector.detect(im, boxes=[(100, 40, 200, 200)]) for im in images]
+        expected_scores = detector.classify(crops)
+        assert all(len(faces) == 1 for faces in expected)
+        mismatches: list[str] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(4)
 
-    def work():
-        try:
-            for _ in range(3):
-                results.append(detector.detect(sample_bgr))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        def work(seed: int) -> None:
+            try:
+                start.wait()
+                for i in range(12):
+                    k = (seed + i) % len(images)
+                    if detector.detect(images[k]) != expected[k]:
+                        mismatches.append(f"detect {k}")
+                    if detector.detect(images[k], boxes=[(100, 40, 200, 200)]) != expected_boxes[k]:
+                        mismatches.append(f"boxes {k}")
+                    if not np.array_equal(detector.classify(crops), expected_scores):
+                        mismatches.append("classify")
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    assert all(r[0].box == reference[0].box for r in results) and len(results) == 12
+        workers = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    assert not errors and not mismatches
 
 
 def test_model_info_is_read_from_metadata(detector):

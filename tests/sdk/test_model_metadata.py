@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from moodlens import Emotion, EmotionDetector, ModelError
+from moodlens import Emotion, EmotionDetector, ModelError, OptionsError
 
 from ..conftest import build_tiny_model, tiny_metadata
 
@@ -94,11 +94,66 @@ def test_missing_and_non_onnx_files(tmp_path):
         EmotionDetector(model=junk)
 
 
-def test_threads_and_providers_pass_through(tiny_model):
-    with EmotionDetector(model=tiny_model, threads=1, providers=["CPUExecutionProvider"]) as d:
+@pytest.mark.parametrize("providers", [["CPUExecutionProvider"], "CPUExecutionProvider"])
+def test_threads_and_providers_pass_through(tiny_model, providers):
+    with EmotionDetector(model=tiny_model, threads=1, providers=providers) as d:
         assert d.classify(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
-    with pytest.raises(ModelError, match="threads"):
+    with pytest.raises(OptionsError, match="threads"):
         EmotionDetector(model=tiny_model, threads=0)
+
+
+def _spy_on_batches(detector: EmotionDetector) -> list[int]:
+    """Records the batch size of every ONNX Runtime call the detector makes."""
+    session = detector._live_model._session
+    sizes: list[int] = []
+    run = session.run
+
+    def spy(outputs, feeds, *args, **kwargs):
+        sizes.append(next(iter(feeds.values())).shape[0])
+        return run(outputs, feeds, *args, **kwargs)
+
+    session.run = spy
+    return sizes
+
+
+@pytest.mark.parametrize("form", ["array", "list", "list of other sizes"])
+def test_large_inputs_run_in_chunks_with_the_scores_of_one_batch(monkeypatch, form):
+    """Memory is bounded (no call gets more than CHUNK_SIZE crops) and chunking changes
+    no score: the same crops as one single batch give the same numbers."""
+    import cv2
+    from moodlens import _model
+
+    n = 3 * _model.CHUNK_SIZE + 5
+    crops = np.random.default_rng(3).integers(0, 256, (n, 48, 48), dtype=np.uint8)
+    given = {
+        "array": crops,
+        "list": list(crops),
+        "list of other sizes": [cv2.resize(c, (96, 96)) for c in crops],
+    }[form]
+    with EmotionDetector(threads=1) as chunked:
+        sizes = _spy_on_batches(chunked)
+        scores = chunked.classify(given)
+    assert sizes == [_model.CHUNK_SIZE] * 3 + [5]
+    monkeypatch.setattr(_model, "CHUNK_SIZE", 10 * n)
+    with EmotionDetector(threads=1) as whole:
+        sizes = _spy_on_batches(whole)
+        reference = whole.classify(given)
+    assert sizes == [n]
+    assert scores.shape == (n, 7)
+    np.testing.assert_allclose(scores, reference, rtol=0, atol=1e-6)
+
+
+def test_a_model_with_a_fixed_batch_size_gets_full_batches(tmp_path):
+    """An export with a fixed batch (here 3) is fed exactly that, padded at the end."""
+    weights = np.random.default_rng(0).normal(0, 0.01, (48 * 48, 7)).astype(np.float32)
+    fixed = build_tiny_model(tmp_path / "fixed.onnx", input_shape=(3, 48, 48, 1), weights=weights)
+    free = build_tiny_model(tmp_path / "free.onnx", weights=weights)
+    crops = np.random.default_rng(4).integers(0, 256, (7, 48, 48), dtype=np.uint8)
+    with EmotionDetector(model=fixed) as d, EmotionDetector(model=free) as reference:
+        sizes = _spy_on_batches(d)
+        scores = d.classify(crops)
+        np.testing.assert_allclose(scores, reference.classify(crops), atol=1e-6)
+    assert sizes == [3, 3, 3]
 
 
 def test_bundled_model_metadata_is_complete():
