@@ -152,6 +152,60 @@ def test_unwritable_on_close_is_reported_with_counts(journal: Journal, monkeypat
     assert "unwritten record(s) are lost on close" in caplog.text and "disk full" in caplog.text
 
 
+def _database_down(monkeypatch) -> dict[str, bool]:
+    """Every write fails with JournalUnavailableError while ``state["down"]`` is True."""
+    real = Journal.session
+    state = {"down": True}
+
+    def maybe(self, doing, *, write=False):
+        if write and state["down"]:
+            raise JournalUnavailableError("could not connect to server: Connection refused")
+        return real(self, doing, write=write)
+
+    monkeypatch.setattr(Journal, "session", maybe)
+    return state
+
+
+def test_the_buffer_is_capped_while_the_database_is_down(journal: Journal, monkeypatch, caplog):
+    state = _database_down(monkeypatch)
+    plugin = JournalPlugin(journal=journal, interval=1.0, flush_every=3600, max_buffered=50)
+    _started(plugin)
+    feed(plugin, T0, [("happy", 30), ("sad", 30)])  # 60 s: 60 scene + 60 face-1 intervals
+    for k in range(5):
+        plugin.moodlens_mood_changed(change(10.0 * k, T0, "happy", "sad"))
+    assert plugin.buffered == 125 and plugin.dropped == 0
+    with caplog.at_level(logging.WARNING, logger="moodlens_journal"):
+        plugin.moodlens_stream_stopped(StreamSummary("end", 600, 59.9, T0 + timedelta(seconds=60)))
+    # The write failed: the 75 oldest intervals went, the newest 45 and every change stayed.
+    assert plugin.buffered == 50 and plugin.dropped == 75
+    assert "dropped the 75 oldest interval(s) and 0 mood change(s)" in caplog.text
+    assert "75 dropped in all" in caplog.text
+    state["down"] = False
+    with caplog.at_level(logging.ERROR, logger="moodlens_journal"):
+        plugin.close()
+    assert "75 record(s) were dropped" in caplog.text
+    rows = journal.intervals(faces=True)
+    assert len(rows) == 45 and journal.counts()["changes"] == 5
+    assert all(r.dominant is Emotion.SAD for r in rows)  # the newest were kept
+    assert journal.sessions()[0].stop_reason == "end"
+
+
+def test_past_the_cap_changes_go_after_finished_intervals_never_the_filling_ones(
+    journal: Journal, monkeypatch, caplog
+):
+    _database_down(monkeypatch)
+    plugin = JournalPlugin(journal=journal, interval=1.0, flush_every=3600, max_buffered=3)
+    _started(plugin)
+    feed(plugin, T0, [("happy", 10)])  # buckets 0-9; bucket 9 (scene, face 1) still filling
+    for k in range(5):
+        plugin.moodlens_mood_changed(change(float(k), T0, "neutral", "happy"))
+    with caplog.at_level(logging.WARNING, logger="moodlens_journal"):
+        plugin.close()
+    assert plugin.dropped == 18 + 4 and plugin.buffered == 3
+    assert "dropped the 18 oldest interval(s) and 4 mood change(s)" in caplog.text
+    assert "unwritten record(s) are lost on close" in caplog.text
+
+
 @pytest.mark.parametrize(
     "settings",
     [{"interval": 0}, {"flush_every": -1}, {"interval": float("nan")}, {"flush_every": "2"}],
@@ -159,6 +213,12 @@ def test_unwritable_on_close_is_reported_with_counts(journal: Journal, monkeypat
 def test_bad_settings_are_refused(settings, tmp_path):
     with pytest.raises(InvalidEntryError, match="positive number"):
         JournalPlugin(tmp_path / "j.db", **settings)
+
+
+@pytest.mark.parametrize("cap", [0, -5, "10", 1.5, True])
+def test_a_bad_buffer_cap_is_refused(cap, tmp_path):
+    with pytest.raises(InvalidEntryError, match="max_buffered must be a whole number"):
+        JournalPlugin(tmp_path / "j.db", max_buffered=cap)
 
 
 def test_unreachable_server_is_retried_not_fatal(caplog):
