@@ -8,12 +8,15 @@ interrupted by Ctrl-C, 143 stopped by SIGTERM (both after the plugins heard the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from . import __version__
@@ -286,14 +289,58 @@ def _change_line(change: Any) -> str:
     return f"{change.at:8.2f}s  {who}: {was} -> {now}{conf}"
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: handled exactly like Ctrl-C, but the exit code is 143."""
+
+
+@contextlib.contextmanager
+def _sigterm_stops_like_ctrl_c() -> Iterator[None]:
+    """While a command runs a stream, SIGTERM (systemd, ``docker stop``) stops it like Ctrl-C.
+
+    The first SIGTERM raises _Terminated on the main thread, which the stream handles as
+    Ctrl-C (plugins flush and hear ``stream_stopped``); later ones are ignored so that
+    the stop completes. Only the command line installs this: the library installs no
+    signal handler. The previous handler is restored on the way out.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal received
+        if not received:
+            received = True
+            raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def watch_main(argv: Sequence[str]) -> int:
-    """``moodlens watch``: returns the exit code.
+    """Follow the mood of a camera, a video or images, and feed plugins.
+
+    Returns the exit code: 0, 130 after Ctrl-C, 143 after SIGTERM (both stop the stream
+    cleanly first).
 
     Raises:
         MoodlensError: a source, plugin or model that cannot be used (the caller prints it).
+        SystemExit: a usage error (code 2), ``--help`` or ``--version`` (code 0).
     """
     args = _watch_parser().parse_args(list(argv))
     _configure_logging(args.verbose)
+    with _sigterm_stops_like_ctrl_c():
+        try:
+            return _watch(args)
+        except _Terminated:  # before or after the stream ran: nothing left to stop
+            print("moodlens watch: terminated", file=sys.stderr)
+            return 143
+
+
+def _watch(args: argparse.Namespace) -> int:
     from ._detector import EmotionDetector
     from ._stream import MoodStream, MoodStreamOptions
 
@@ -330,36 +377,43 @@ def watch_main(argv: Sequence[str]) -> int:
         total = stream.source.frame_count
         show_progress = sys.stderr.isatty() if args.progress is None else args.progress
         progress = _Progress(sys.stderr, total, show_progress)
-        interrupted, reason = False, "end"
+
+        def print_changes(changes: Sequence[Any]) -> None:
+            for change in changes:
+                if change.face_id is None or args.faces:
+                    progress.clear()
+                    if args.json:
+                        print(json.dumps({"change": change.to_dict()}), file=out)
+                    else:
+                        print(_change_line(change), file=out)
+                    out.flush()
+
+        stopped_by: KeyboardInterrupt | None = None
+        reason = "end"
         with stream:
             if stream.plugins and not args.json:
                 print(f"plugins: {', '.join(stream.plugins)}", file=sys.stderr)
             try:
                 for frame in stream.source:
                     reading, changes = stream.process(frame)
-                    for change in changes:
-                        if change.face_id is None or args.faces:
-                            progress.clear()
-                            if args.json:
-                                print(json.dumps({"change": change.to_dict()}), file=out)
-                            else:
-                                print(_change_line(change), file=out)
-                            out.flush()
+                    print_changes(changes)
                     mood = reading.mood.value if reading.mood else "-"
                     progress.update(stream.stats.frames, mood)
                     if preview is not None and not preview.show(frame.image, reading):
                         reason = "closed"
                         break
-            except KeyboardInterrupt:
-                interrupted = True
-                stream._stop("interrupted")
+            except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (_Terminated)
+                stopped_by, reason = exc, "interrupted"
             last = stream.last_reading
             mood = last.mood.value if last is not None and last.mood else "-"
             progress.update(stream.stats.frames, mood, force=True)
             progress.finish()
-            summary = stream._stop(reason)
+            summary = stream.close(reason=reason)  # the plugins have heard the stop
+            print_changes(stream.last_changes)  # the faces still in view at the stop
         _print_summary(stream, summary, time.monotonic() - progress.start, args.json)
-        return 130 if interrupted else 0
+        if stopped_by is None:
+            return 0
+        return 143 if isinstance(stopped_by, _Terminated) else 130
     finally:
         detector.close()
         if preview is not None:
@@ -386,7 +440,9 @@ def _print_summary(stream: Any, summary: Any, elapsed: float, as_json: bool) -> 
                         "coalesced": p.coalesced,
                         "failures": p.failures,
                         "disabled": p.disabled,
+                        "disabled_reason": p.disabled_reason,
                         "finished": p.finished,
+                        "dropped_at_stop": p.dropped_at_stop,
                     }
                     for p in stats.plugins
                 ],
@@ -406,18 +462,19 @@ def _print_summary(stream: Any, summary: Any, elapsed: float, as_json: bool) -> 
         file=sys.stderr,
     )
     for p in stats.plugins:
-        state = "disabled after repeated failures" if p.disabled else "ok"
+        state = f"disabled ({p.disabled_reason})" if p.disabled else "ok"
         if not p.finished:
             state += ", still busy at stop"
+        at_stop = f", {p.dropped_at_stop} dropped at the stop" if p.dropped_at_stop else ""
         print(
             f"  plugin {p.name}: {state}; {p.delivered} calls, {p.failures} failed, "
-            f"{p.coalesced} readings coalesced",
+            f"{p.coalesced} readings coalesced{at_stop}",
             file=sys.stderr,
         )
 
 
 def plugins_main(argv: Sequence[str]) -> int:
-    """``moodlens plugins``: lists installed plugins; returns the exit code.
+    """List the installed moodlens plugins; returns the exit code.
 
     Raises:
         PluginError: the config file cannot be read.

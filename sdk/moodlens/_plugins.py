@@ -9,7 +9,11 @@ Each enabled plugin gets its own worker thread and mailbox, so a slow plugin
 never stalls the frame loop or the other plugins. A mailbox holds at most
 ``queue_size`` readings: when a plugin falls behind, its oldest pending reading is
 dropped (coalesced). Start, mood changes and stop are never dropped, and every
-plugin sees its events in the order they happened.
+plugin sees its events in the order they happened. At the stop, readings still
+pending after a short grace are dropped, so that a slow plugin hears the stop
+promptly. A plugin whose mailbox holds ``max_pending`` undelivered calls has
+stopped taking its mail (a hook that never returns): it is disabled, as a failing
+one is, so that memory stays bounded.
 
 Settings come from keyword arguments and from the user's config file
 (``config.toml`` in the moodlens config folder, or the file named by the
@@ -38,7 +42,7 @@ from typing import Any
 
 import pluggy
 
-from ._errors import MoodlensError, PluginError
+from ._errors import MoodlensError, OptionsError, PluginError
 from ._hookspecs import PROJECT, MoodlensHooks
 from ._types import MoodChange, MoodReading, StreamInfo, StreamSummary
 
@@ -53,6 +57,9 @@ HOOK_NAMES = (
 )
 _MARKER = f"{PROJECT}_impl"  # the attribute pluggy's HookimplMarker sets on a method
 _APP = "moodlens"
+# Seconds after the stop during which readings still pending are delivered; later ones
+# are dropped. A plugin that keeps up loses none; a slow one stops promptly.
+STOP_GRACE = 0.5
 
 
 # -- discovery ---------------------------------------------------------------------------------
@@ -227,8 +234,11 @@ class PluginStats:
         delivered: hook calls that returned normally.
         coalesced: readings skipped because the plugin fell behind.
         failures: hook calls that raised.
-        disabled: the plugin was disabled after ``max_failures`` failures in a row.
+        disabled: the plugin was disabled (``disabled_reason`` says why).
         finished: the plugin got ``stream_stopped`` and finished within the stop timeout.
+        dropped_at_stop: readings still pending after the stop's grace, not delivered.
+        disabled_reason: why the plugin was disabled (failures in a row, or a full
+            mailbox); None while it is enabled.
     """
 
     name: str
@@ -237,6 +247,8 @@ class PluginStats:
     failures: int
     disabled: bool
     finished: bool
+    dropped_at_stop: int = 0
+    disabled_reason: str | None = None
 
 
 _STOP = "moodlens_stream_stopped"
@@ -246,9 +258,18 @@ _READING = "moodlens_reading"
 class _PluginWorker:
     """Delivers one plugin's hook calls, in order, on its own thread."""
 
-    def __init__(self, name: str, plugin: Any, *, owned: bool, queue_size: int, max_failures: int):
+    def __init__(
+        self,
+        name: str,
+        plugin: Any,
+        *,
+        owned: bool,
+        queue_size: int,
+        max_failures: int,
+        max_pending: int,
+    ):
         self.name, self.plugin, self.owned = name, plugin, owned
-        self.queue_size, self.max_failures = queue_size, max_failures
+        self.queue_size, self.max_failures, self.max_pending = queue_size, max_failures, max_pending
         self._pm = pluggy.PluginManager(PROJECT)
         self._pm.add_hookspecs(MoodlensHooks)
         _register(self._pm, name, plugin)
@@ -257,10 +278,12 @@ class _PluginWorker:
         self._readings = 0
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
-        self.delivered = self.coalesced = self.failures = 0
+        self.delivered = self.coalesced = self.failures = self.dropped_at_stop = 0
         self._in_a_row = 0
         self.disabled = self.finished = False
+        self.disabled_reason: str | None = None
         self.stop_queued = False
+        self._stop_deadline: float | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -269,7 +292,10 @@ class _PluginWorker:
         self._thread.start()
 
     def put(self, hook: str, arg: str, value: Any) -> None:
-        """Queues a hook call; nothing is queued after the stop (the worker is ending)."""
+        """Queues a hook call; nothing is queued after the stop (the worker is ending).
+
+        A disabled plugin gets only the stop. Never blocks.
+        """
         if hook not in self.hooks and hook != _STOP:
             return
         with self._cond:
@@ -277,14 +303,33 @@ class _PluginWorker:
                 return
             if hook == _STOP:
                 self.stop_queued = True
-            if hook == _READING:
-                if self.disabled:
-                    return
+                self._stop_deadline = time.monotonic() + STOP_GRACE
+            elif self.disabled:
+                return
+            elif hook == _READING:
                 if self._readings >= self.queue_size:
                     self._drop_oldest_reading()
                 self._readings += 1
+            elif len(self._items) - self._readings >= self.max_pending:
+                self._disable_stalled()
+                return
             self._items.append((hook, arg, value))
             self._cond.notify()
+
+    def _disable_stalled(self) -> None:
+        """The plugin stopped taking its mail: disabled, its mailbox emptied (memory bounded)."""
+        pending = len(self._items)
+        self._items.clear()
+        self._readings = 0
+        self.disabled_reason = (
+            f"its mailbox held {pending} undelivered calls (a hook that does not return?)"
+        )
+        self.disabled = True
+        logger.error(
+            "plugin %r disabled: %s; the stream goes on without it",
+            self.name,
+            self.disabled_reason,
+        )
 
     def _drop_oldest_reading(self) -> None:
         for i, item in enumerate(self._items):
@@ -302,6 +347,10 @@ class _PluginWorker:
                 hook, arg, value = self._items.popleft()
                 if hook == _READING:
                     self._readings -= 1
+                    deadline = self._stop_deadline
+                    if deadline is not None and time.monotonic() > deadline:
+                        self.dropped_at_stop += 1
+                        continue
             # A disabled plugin still gets stream_stopped, to release what it holds.
             if hook in self.hooks and (not self.disabled or hook == _STOP):
                 self._call(hook, arg, value)
@@ -325,7 +374,11 @@ class _PluginWorker:
                 exc_info=exc,
             )
             if not self.disabled and self._in_a_row >= self.max_failures:
-                self.disabled = True
+                with self._cond:
+                    self.disabled_reason = f"{self._in_a_row} failures in a row"
+                    self.disabled = True
+                    self._items = deque(i for i in self._items if i[0] == _STOP)
+                    self._readings = 0
                 logger.error(
                     "plugin %r disabled after %d failures in a row; the stream goes on without it",
                     self.name,
@@ -346,7 +399,14 @@ class _PluginWorker:
 
     def stats(self) -> PluginStats:
         return PluginStats(
-            self.name, self.delivered, self.coalesced, self.failures, self.disabled, self.finished
+            self.name,
+            self.delivered,
+            self.coalesced,
+            self.failures,
+            self.disabled,
+            self.finished,
+            self.dropped_at_stop,
+            self.disabled_reason,
         )
 
 
@@ -403,10 +463,13 @@ class PluginManager:
         queue_size: readings a plugin may have pending before the oldest are coalesced.
         max_failures: failing calls in a row after which a plugin is disabled.
         stop_timeout: seconds ``stop()`` waits for all plugins to finish.
+        max_pending: undelivered calls other than readings (mood changes) a plugin's
+            mailbox may hold; one more disables the plugin, which has stopped taking them.
 
     Raises:
         PluginError: an unknown name, a plugin that cannot be imported or created, bad
             settings, duplicate names, or an object that implements no hook.
+        OptionsError: a count or timeout out of range.
 
     Example:
         >>> manager = PluginManager(["mood-journal"], settings={"mood-journal": {"url": url}})
@@ -422,11 +485,12 @@ class PluginManager:
         queue_size: int = 32,
         max_failures: int = 3,
         stop_timeout: float = 10.0,
+        max_pending: int = 10_000,
     ) -> None:
-        if queue_size < 1 or max_failures < 1 or stop_timeout < 0:
-            raise ValueError(
-                "queue_size and max_failures must be >= 1 and stop_timeout >= 0; got "
-                f"{queue_size}, {max_failures}, {stop_timeout}"
+        if queue_size < 1 or max_failures < 1 or max_pending < 1 or not stop_timeout >= 0:
+            raise OptionsError(
+                "queue_size, max_failures and max_pending must be >= 1 and stop_timeout >= 0; "
+                f"got {queue_size}, {max_failures}, {max_pending}, {stop_timeout}"
             )
         self.stop_timeout = stop_timeout
         specs = list(plugins)
@@ -444,7 +508,12 @@ class PluginManager:
                     if name in names:
                         raise PluginError(f"plugin {name!r} is enabled twice; enable it once.")
                     worker = _PluginWorker(
-                        name, plugin, owned=owned, queue_size=queue_size, max_failures=max_failures
+                        name,
+                        plugin,
+                        owned=owned,
+                        queue_size=queue_size,
+                        max_failures=max_failures,
+                        max_pending=max_pending,
                     )
                 except BaseException:
                     if owned:
@@ -551,8 +620,10 @@ class PluginManager:
     def stop(self, summary: StreamSummary) -> list[PluginStats]:
         """Queues ``moodlens_stream_stopped`` last and waits for the plugins to finish.
 
-        Waits at most ``stop_timeout`` seconds in all; a plugin still busy then is logged
-        and left to finish on its (daemon) thread. Safe to call twice: a stop that was
+        Readings still pending ``STOP_GRACE`` seconds after the stop are dropped (mood
+        changes and the stop never are), so a slow plugin hears the stop promptly. Waits
+        at most ``stop_timeout`` seconds in all; a plugin still busy then is logged and
+        left to finish on its (daemon) thread. Safe to call twice: a stop that was
         interrupted (Ctrl-C while waiting) completes on the next call, and no plugin hears
         it twice. A manager that was never started only closes the plugins it created.
 
@@ -580,11 +651,12 @@ class PluginManager:
                     worker.name,
                     self.stop_timeout,
                 )
-            if worker.coalesced:
+            if worker.coalesced or worker.dropped_at_stop:
                 logger.info(
-                    "plugin %r fell behind: %d readings were coalesced",
+                    "plugin %r fell behind: %d readings were coalesced, %d dropped at the stop",
                     worker.name,
                     worker.coalesced,
+                    worker.dropped_at_stop,
                 )
         return self.stats()
 

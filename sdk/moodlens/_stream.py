@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 # Another face must be this much larger than the main face to take over the scene.
 _MAIN_FACE_LEAD = 1.5
+# What StreamSummary.reason may say.
+_REASONS = ("end", "closed", "interrupted", "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class MoodStreamOptions:
         queue_size: readings a plugin may have pending before its oldest are coalesced.
         max_failures: failing calls in a row after which a plugin is disabled.
         stop_timeout: seconds stopping waits for plugins to finish their work.
+        max_pending: mood changes a plugin may leave undelivered (its hook does not
+            return) before it is disabled, so that memory stays bounded.
 
     Raises:
         OptionsError: an option out of range (the message names it); also a ValueError.
@@ -88,6 +92,7 @@ class MoodStreamOptions:
     queue_size: int = 32
     max_failures: int = 3
     stop_timeout: float = 10.0
+    max_pending: int = 10_000
 
     def __post_init__(self) -> None:
         checks = {
@@ -102,6 +107,7 @@ class MoodStreamOptions:
             "queue_size": self.queue_size >= 1,
             "max_failures": self.max_failures >= 1,
             "stop_timeout": self.stop_timeout >= 0,
+            "max_pending": self.max_pending >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -187,6 +193,23 @@ class _MoodEngine:
             scores=as_mapping(main.smoothed) if main and main.smoothed is not None else None,
         )
         return reading, changes
+
+    def finish(self, timestamp: float, wall_time: datetime) -> list[MoodChange]:
+        """Ends every track (the stream stopped): each face and the scene that had a
+        mood change to None, as when faces leave during the stream."""
+        changes = []
+        for face_id in self.tracker.end_all():
+            state = self.faces.pop(face_id, None)
+            if state is not None and state.steady.mood is not None:
+                changes.append(
+                    MoodChange(face_id, state.steady.mood, None, timestamp, wall_time, 0.0)
+                )
+        self.faces.clear()
+        self.main_id = None
+        if self.scene_mood is not None:
+            changes.append(MoodChange(None, self.scene_mood, None, timestamp, wall_time, 0.0))
+            self.scene_mood = None
+        return changes
 
     def _new_face(self, face_id: int) -> _FaceState:
         opts = self.options
@@ -292,6 +315,7 @@ class MoodStream:
             queue_size=opts.queue_size,
             max_failures=opts.max_failures,
             stop_timeout=opts.stop_timeout,
+            max_pending=opts.max_pending,
         )
         self._source: FrameSource | None = None
         self._owns_detector = detector is None
@@ -313,6 +337,8 @@ class MoodStream:
         self._started = False
         self._summary: StreamSummary | None = None
         self._plugins_stopped = False
+        self._faces_ended = False
+        self._engine_lock = threading.Lock()  # the frame loop vs a stop from another thread
         self._stop_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._frames = self._full = self._near = 0
@@ -378,13 +404,28 @@ class MoodStream:
             reason = "error"
         self._stop(reason)
 
-    def close(self) -> StreamSummary:
+    def close(self, *, reason: str = "closed") -> StreamSummary:
         """Stops the stream: plugins get ``stream_stopped``; the source is released.
 
-        Safe to call twice (the first stop's summary is returned) and from another
-        thread than the one iterating, which then stops after the frame in hand.
+        Faces still in view get their final mood change (to None), then plugins hear the
+        stop; ``close()`` returns once they did (or after ``stop_timeout``). Safe to call
+        twice (the first stop's summary is returned) and from another thread than the one
+        iterating, which then stops after the frame in hand.
+
+        Args:
+            reason: the ``summary.reason`` plugins hear: "closed" (the default),
+                "interrupted" (a signal: what Ctrl-C gives, and ``moodlens watch`` on
+                SIGTERM), "end" or "error".
+
+        Returns:
+            How the stream stopped (the first stop's summary when already stopped).
+
+        Raises:
+            OptionsError: an unknown reason.
         """
-        return self._stop("closed")
+        if reason not in _REASONS:
+            raise OptionsError(f"reason must be one of {', '.join(_REASONS)}; got {reason!r}.")
+        return self._stop(reason)
 
     def _stop(self, reason: str) -> StreamSummary:
         with self._stop_lock:
@@ -392,6 +433,7 @@ class MoodStream:
                 duration = self._last_ts - self._first_ts if self._first_ts is not None else 0.0
                 self._summary = StreamSummary(reason, self._frames, max(0.0, duration), _now())
             summary = self._summary
+        self._end_faces()
         try:
             # Until the plugins' stop completes, a later call (after a second Ctrl-C during
             # the wait, say) tries again: a stop is never lost, and never delivered twice.
@@ -401,11 +443,22 @@ class MoodStream:
                 self._plugins_stopped = True
                 for s in stats:
                     if s.disabled:
-                        logger.warning("plugin %r was disabled after repeated failures", s.name)
+                        logger.warning("plugin %r was disabled: %s", s.name, s.disabled_reason)
         finally:
             if self._close_iterator():
                 self._abandon()
         return summary
+
+    def _end_faces(self) -> None:
+        """Faces still in view when the stream stops get their final change, once."""
+        with self._engine_lock:
+            if self._faces_ended:
+                return
+            self._faces_ended = True
+            changes = self._engine.finish(self._last_ts, _now())
+        for change in changes:
+            self._plugins.mood_changed(change)
+        self.last_changes = tuple(changes)
 
     def _close_iterator(self) -> bool:
         """Closes the frame loop; False when it runs on another thread (it cleans up itself)."""
@@ -480,7 +533,8 @@ class MoodStream:
 
         Args:
             on_reading: called with each reading, on this thread.
-            on_change: called with each mood change, on this thread.
+            on_change: called with each mood change, on this thread (also the final
+                ones of the faces still in view at the end).
 
         Returns:
             How the stream stopped.
@@ -501,7 +555,11 @@ class MoodStream:
         except BaseException:
             self._stop("error")
             raise
-        return self._stop("end")
+        summary = self._stop("end")
+        if on_change:
+            for change in self.last_changes:  # the faces still in view at the end
+                on_change(change)
+        return summary
 
     def process(self, frame: Frame) -> tuple[MoodReading, list[MoodChange]]:
         """Processes one frame: its reading and mood changes, also queued for plugins.
@@ -521,7 +579,8 @@ class MoodStream:
         if self._first_ts is None:
             self._first_ts = frame.timestamp
         self._last_ts = max(self._last_ts, frame.timestamp)
-        reading, changes = self._engine.update(frame.index, frame.timestamp, _now(), faces)
+        with self._engine_lock:
+            reading, changes = self._engine.update(frame.index, frame.timestamp, _now(), faces)
         self._frames += 1
         for change in changes:
             self._plugins.mood_changed(change)

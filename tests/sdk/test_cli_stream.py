@@ -128,8 +128,16 @@ def test_watch_errors_exit_1_with_a_message(site, clip, args, message):
     assert message in out.stderr
 
 
-def test_ctrl_c_stops_cleanly_and_every_plugin_hears_it(site, tmp_path, sample_bgr):
-    """SIGINT mid-video: the good plugin's calls are complete and ordered; the bad one is off."""
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"]
+)
+def test_ctrl_c_and_sigterm_stop_cleanly_and_every_plugin_hears_it(
+    site, tmp_path, sample_bgr, signum, code
+):
+    """Mid-video: the good plugin's calls are complete and ordered; the bad one is off.
+
+    SIGTERM (systemd, ``docker stop``) is handled like Ctrl-C: the same clean stop.
+    """
     clip = write_clip(tmp_path / "long.mp4", face_crop(sample_bgr), frames=120, fps=10.0)
     good, slow, bad = tmp_path / "good.jsonl", tmp_path / "slow.jsonl", tmp_path / "bad.jsonl"
     config = tmp_path / "config.toml"
@@ -180,10 +188,11 @@ def test_ctrl_c_stops_cleanly_and_every_plugin_hears_it(site, tmp_path, sample_b
         assert time.monotonic() < deadline, "the stream never got going"
         time.sleep(0.1)
     assert proc.poll() is None, "the video ended before Ctrl-C; make it longer"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert "interrupted:" in stderr and "plugin bad: disabled" in stderr
+    assert stdout.splitlines()[-1].endswith("mood: happy -> none")  # the face ends at the stop
 
     events = read_jsonl(good)
     kinds = [e["kind"] for e in events]
@@ -193,6 +202,7 @@ def test_ctrl_c_stops_cleanly_and_every_plugin_hears_it(site, tmp_path, sample_b
     assert frames == list(range(len(frames))) and len(frames) == events[-1]["frames"] < 120
     changes = [e for e in events if e["kind"] == "changed"]
     assert changes and changes[0]["current"] == "happy"
+    assert [c["current"] for c in changes[-2:]] == [None, None]  # the face, then the scene
 
     slow_events = read_jsonl(slow)
     assert [e["kind"] for e in slow_events][-1] == "stopped"
@@ -366,3 +376,43 @@ def test_watch_images_skips_a_corrupt_image_with_a_warning_and_counts_it(tmp_pat
     assert (summary["frames"], summary["skipped_frames"], summary["reason"]) == (2, 1, "end")
     text = moodlens("watch", "--images", images, "--no-plugins", env=env)
     assert text.returncode == 0 and "1 unreadable image skipped" in text.stderr
+
+
+LIBRARY_USER = """
+import itertools, signal, sys, time
+import numpy as np
+from moodlens import MoodStream
+from mlcli_jsonl import JsonlPlugin
+
+signal.signal(signal.SIGTERM, signal.default_int_handler)  # as docs/writing-plugins.md shows
+frames = ((np.zeros((48, 64), np.uint8), i / 10) for i in itertools.count())
+try:
+    with MoodStream(frames, plugins=[JsonlPlugin(sys.argv[1])]) as stream:
+        for reading in stream:
+            time.sleep(0.01)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_a_library_user_stops_a_stream_cleanly_on_sigterm_as_documented(site, tmp_path):
+    log, script = tmp_path / "events.jsonl", tmp_path / "app.py"
+    script.write_text(LIBRARY_USER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_with_path(site),
+    )
+    deadline = time.monotonic() + 60
+    while sum(e["kind"] == "reading" for e in read_jsonl(log)) < 5:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the stream never got going"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    events = read_jsonl(log)
+    assert events[-1]["kind"] == "stopped" and events[-1]["reason"] == "interrupted"
+    assert events[-1]["frames"] == sum(e["kind"] == "reading" for e in events)

@@ -34,6 +34,7 @@ def collect(stream):
         for reading in stream:
             readings.append(reading)
             changes.extend(stream.last_changes)
+    changes.extend(stream.last_changes)  # after the stop: the faces still in view end
     return readings, changes
 
 
@@ -50,11 +51,15 @@ def test_one_reading_per_frame_with_source_timestamps():
 @pytest.mark.parametrize(
     ("name", "moods", "expected"),
     [
-        ("settles once", ["happy"] * 10, [(1, None, "happy"), (None, None, "happy")]),
+        (
+            "settles once, ends with the stream",
+            ["happy"] * 10,
+            [(1, None, "happy"), (None, None, "happy"), (1, "happy", None), (None, "happy", None)],
+        ),
         (
             "a one-frame blip changes nothing",
             ["happy"] * 6 + ["sad"] + ["happy"] * 6,
-            [(1, None, "happy"), (None, None, "happy")],
+            [(1, None, "happy"), (None, None, "happy"), (1, "happy", None), (None, "happy", None)],
         ),
         (
             "a real change is reported for the face and the scene",
@@ -64,6 +69,8 @@ def test_one_reading_per_frame_with_source_timestamps():
                 (None, None, "happy"),
                 (1, "happy", "sad"),
                 (None, "happy", "sad"),
+                (1, "sad", None),
+                (None, "sad", None),
             ],
         ),
         (
@@ -112,11 +119,17 @@ def test_scene_mood_follows_the_main_face():
     readings, changes = collect(stream)
     assert readings[-1].mood is Emotion.HAPPY
     assert [f.face_id for f in readings[-1].faces] == [1, 2]  # largest first
-    assert {(c.face_id, c.current) for c in changes} == {
+    assert {(c.face_id, c.current) for c in changes if c.current} == {
         (1, Emotion.HAPPY),
         (2, Emotion.ANGRY),
         (None, Emotion.HAPPY),
     }
+    # At the stop, both faces and the scene end, each once.
+    assert sorted((c.face_id or 0, c.previous) for c in changes if not c.current) == [
+        (0, Emotion.HAPPY),
+        (1, Emotion.HAPPY),
+        (2, Emotion.ANGRY),
+    ]
 
 
 def test_tracking_searches_near_known_faces_between_full_detections():
@@ -170,6 +183,12 @@ def test_every_way_of_stopping_delivers_stream_stopped(how, reason):
                     raise KeyboardInterrupt
     except (ValueError, KeyboardInterrupt):
         pass
+    final = stream.last_changes  # the stop ends the face still in view, and the scene
+    assert [(c.face_id, c.previous, c.current) for c in final] == [
+        (1, Emotion.HAPPY, None),
+        (None, Emotion.HAPPY, None),
+    ]
+    changes.extend(final)
     frames = 20 if how == "end" else 5
     assert_complete_sequence(recorder.events, changes, frames=frames, reason=reason)
     assert recorder.of("stopped")[0].frames == frames
@@ -192,6 +211,7 @@ def test_ctrl_c_inside_the_frame_loop_is_reported_as_interrupted():
     with pytest.raises(KeyboardInterrupt):
         for _ in stream:
             changes.extend(stream.last_changes)
+    changes.extend(stream.last_changes)
     assert_complete_sequence(recorder.events, changes, frames=7, reason="interrupted")
     assert changes  # the mood had settled before Ctrl-C
 
@@ -201,7 +221,7 @@ def test_run_calls_back_and_returns_the_summary():
     got_readings, got_changes = [], []
     summary = stream.run(on_reading=got_readings.append, on_change=got_changes.append)
     assert summary.reason == "end" and len(got_readings) == 10
-    assert [c.current for c in got_changes] == [Emotion.HAPPY, Emotion.HAPPY]
+    assert [c.current for c in got_changes] == [Emotion.HAPPY, Emotion.HAPPY, None, None]
 
 
 def test_a_stopped_stream_cannot_be_read_again():
@@ -253,8 +273,11 @@ def test_video_clip_with_the_bundled_model(clip, detector):
     assert not any(r.faces for r in readings[21:39])
     assert readings[15].mood is Emotion.HAPPY  # the sample face is happy
     assert stream.stats.near_detections > stream.stats.full_detections
+    changes.extend(stream.last_changes)
     assert_complete_sequence(recorder.events, changes, frames=60, reason="end")
-    assert [c.current for c in recorder.of("changed") if c.face_id is None][:2] == [
+    assert [c.current for c in recorder.of("changed") if c.face_id is None] == [
         Emotion.HAPPY,
-        None,
+        None,  # the face left
+        Emotion.HAPPY,  # it came back
+        None,  # the stream ended with it in view
     ]

@@ -275,6 +275,7 @@ def test_a_stream_slower_than_its_camera_stays_live_and_counts_dropped_frames():
                 break
         stats = stream.stats
         camera.run_free()
+    changes.extend(stream.last_changes)
     indices = [r.frame_index for r in readings]
     # Each frame is the newest at its read: of the 3 that arrive while one frame is
     # processed, 2 are replaced unseen (after the 12th, the newest is still pending).
