@@ -18,7 +18,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from moodlens import MoodlensError, MoodStream
+from moodlens import Emotion, MoodlensError, MoodStream
 from moodlens_spotify import SpotifyPlaylistPlugin
 
 
@@ -40,19 +40,58 @@ def make_clip(path: Path, seconds: float = 3.0, fps: float = 10.0) -> Path:
     return path
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _emotion(text: str) -> str:
+    try:
+        return Emotion.parse(text).value
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _number(kind: type, low: float, high: float):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=_HelpFormatter,
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--video", type=Path, help="a video file")
     src.add_argument("--camera", type=int, help="a camera index")
     src.add_argument("--make-clip", type=Path, metavar="PATH", help="write a sample clip and stop")
     p.add_argument("--apply", action="store_true", help="write the playlist (needs a login)")
     p.add_argument("--dry-run", action="store_true", help="print only (the default)")
-    p.add_argument("--strategy", choices=["match", "lift"], default="match")
-    p.add_argument("--target", default="happy", help="where 'lift' ends")
-    p.add_argument("--size", type=int, default=15)
-    p.add_argument("--interval", type=float, default=60.0, help="seconds between updates")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument(
+        "--strategy", choices=["match", "lift"], default="match", help="how a mood becomes music"
+    )
+    p.add_argument("--target", type=_emotion, default="happy", help="where 'lift' ends")
+    p.add_argument("--size", type=_number(int, 1, 100), default=15, help="tracks in the playlist")
+    p.add_argument(
+        "--interval",
+        type=_number(float, 0, 86400),
+        default=60.0,
+        help="least seconds between two playlist updates",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log what the plugin does")
     args = p.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -64,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.apply and args.dry_run:
         p.error("--apply and --dry-run contradict each other")
 
+    plugin = None
     try:
         plugin = SpotifyPlaylistPlugin(
             dry_run=not args.apply,
@@ -85,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        if "plugin" in locals():
+        if plugin is not None:
             plugin.close()
-    if not plugin.plans:
+    if plugin is None or not plugin.plans:
         print("no steady mood was found, so no playlist was built")
         return 0
     for plan in plugin.plans:

@@ -70,3 +70,13 @@ def test_the_package_surface_is_all_and_imports_no_spotipy():
     code = "import sys, moodlens, moodlens_spotify; print('spotipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_example_refuses_invalid_values_with_its_usage_line(tmp_path):
+    env = {**os.environ, "MOODLENS_SPOTIFY_DIR": str(tmp_path / "state")}
+    for args, message in [
+        (("--video", "clip.mp4", "--target", "bored"), "unknown emotion 'bored'"),
+        (("--video", "clip.mp4", "--size", "0"), "must be from 1 to 100"),
+    ]:
+        out = run(*args, env=env)
+        assert out.returncode == 2 and message in out.stderr and "usage:" in out.stderr
