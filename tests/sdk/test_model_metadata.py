@@ -86,7 +86,7 @@ def test_wrong_shapes_are_refused(tmp_path, kwargs, message):
 
 
 def test_missing_and_non_onnx_files(tmp_path):
-    with pytest.raises(ModelError, match="does not exist"):
+    with pytest.raises(ModelError, match="neither a bundled model.*nor an existing file"):
         EmotionDetector(model=tmp_path / "nope.onnx")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00garbage")
