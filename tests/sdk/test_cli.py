@@ -91,7 +91,7 @@ def test_detect_all_good_exits_0(images, capsys):
     [
         # failures while running: exit 1 with the reason
         (["detect", "missing.jpg"], 1, "does not exist"),
-        (["detect", "--model", "missing.onnx", "x.jpg"], 1, "does not exist"),
+        (["detect", "--model", "missing.onnx", "x.jpg"], 1, "'missing.onnx'"),
         # usage errors: exit 2 with the usage line
         (["detect"], 2, "required"),
         (["detect", "--threads", "0", "x.jpg"], 2, "must be 1 or more"),
