@@ -171,8 +171,11 @@ class EmotionDetector:
         align = getattr(self._finder.options, "align", False)
         rolls = [eye_roll(f.keypoints) for f in found] if align else None
         crops = crop_faces(
-            as_gray(frame), [f.box for f in found], model.info.input_size,
-            model.info.crop_margin, rolls,
+            as_gray(frame),
+            [f.box for f in found],
+            model.info.input_size,
+            model.info.crop_margin,
+            rolls,
         )
         scores = model.run(crops)
         return [
@@ -257,6 +260,11 @@ def _checked_box(box: Box | Sequence[int], shape: tuple[int, ...]) -> Box:
     Raises:
         InvalidImageError: not four integers, a non-positive size, or no overlap with the image.
     """
+    if isinstance(box, (int, float, np.number)):
+        raise InvalidImageError(
+            f"boxes holds the number {box!r} where a box should be; boxes is a list of "
+            "(x, y, w, h) boxes: for one box pass boxes=[(x, y, w, h)]."
+        )
     try:
         b = Box(*(int(v) for v in box))
     except (TypeError, ValueError, OverflowError):

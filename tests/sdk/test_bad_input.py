@@ -60,6 +60,7 @@ def test_folder_is_not_an_image(detector, tmp_path):
         ([(0, 0, float("inf"), 10)], "four integers"),
         ([(0, 0, float("nan"), 10)], "four integers"),
         ([(1, 2, 3)], "four integers"),
+        ((10, 20, 30, 40), r"boxes=\[\(x, y, w, h\)\]"),
     ],
 )
 def test_bad_boxes(detector, sample_bgr, boxes, message):
