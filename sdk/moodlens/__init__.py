@@ -35,7 +35,10 @@ from ._paths import (
     user_config_dir,
     user_data_dir,
 )
-from ._plugins import PluginInfo, PluginManager, PluginStats, installed_plugins
+from ._plugin_config import PluginConfig, load_plugin_config
+from ._plugin_discovery import PluginInfo, installed_plugins
+from ._plugin_manager import PluginManager
+from ._plugin_workers import PluginStats
 from ._sources import CameraSource, Frame, FrameSource, open_source
 from ._stream import MoodStream, MoodStreamOptions, StreamStats
 from ._types import (
@@ -69,6 +72,7 @@ __all__ = [
     "MoodStreamOptions",
     "MoodlensError",
     "OptionsError",
+    "PluginConfig",
     "PluginError",
     "PluginInfo",
     "PluginManager",
@@ -88,6 +92,7 @@ __all__ = [
     "default_model_path",
     "hookimpl",
     "installed_plugins",
+    "load_plugin_config",
     "open_source",
     "user_cache_dir",
     "user_config_dir",

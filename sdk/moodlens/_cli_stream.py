@@ -21,7 +21,8 @@ from typing import Any, TextIO
 
 from . import __version__
 from ._errors import MoodlensError, PluginError
-from ._plugins import config_path, installed_plugins, load_config, toml_module
+from ._plugin_config import config_path, load_plugin_config, toml_module
+from ._plugin_discovery import installed_plugins
 
 # Redraw the progress bar at most this often (seconds).
 _PROGRESS_EVERY = 0.1
@@ -350,7 +351,7 @@ def _watch(args: argparse.Namespace) -> int:
     elif args.plugin:
         plugins = args.plugin
     else:
-        plugins = list(load_config(config).get("enabled", []))
+        plugins = list(load_plugin_config(config).enabled)
     options = MoodStreamOptions(
         tracking=not args.no_tracking,
         detect_every=args.detect_every,
@@ -480,7 +481,7 @@ def plugins_main(argv: Sequence[str]) -> int:
         PluginError: the config file cannot be read.
     """
     args = _plugins_parser().parse_args(list(argv))
-    enabled = set(load_config(args.config).get("enabled", []))
+    enabled = set(load_plugin_config(args.config).enabled)
     infos = installed_plugins(load=args.hooks)
     if args.json:
         rows = [

@@ -21,7 +21,8 @@ import numpy as np
 
 from ._errors import MoodlensError, OptionsError
 from ._image import to_gray
-from ._plugins import PluginManager, PluginSpec, PluginStats
+from ._plugin_manager import PluginManager, PluginSpec
+from ._plugin_workers import PluginStats
 from ._smoothing import ScoreSmoother, SteadyMood, as_mapping
 from ._sources import Frame, FrameSource, SourceLike, open_source
 from ._tracking import IouTracker

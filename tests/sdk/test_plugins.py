@@ -8,9 +8,18 @@ import threading
 import time
 from pathlib import Path
 
+import moodlens
 import pytest
-from moodlens import Box, PluginError, hookimpl
-from moodlens._plugins import PluginManager, config_dir, installed_plugins, load_config
+from moodlens import (
+    Box,
+    PluginConfig,
+    PluginError,
+    PluginManager,
+    hookimpl,
+    installed_plugins,
+    load_plugin_config,
+)
+from moodlens._plugin_config import config_dir, config_path, legacy_config_dir
 from moodlens._stream import MoodStream, MoodStreamOptions
 
 from ._stream_support import (
@@ -120,9 +129,45 @@ def test_user_config_file_comes_from_the_environment(fake_dist, tmp_path, monkey
     path = tmp_path / "mine.toml"
     path.write_text('enabled = ["test-rec"]\n[plugins.test-rec]\nlabel = "env"\n')
     monkeypatch.setenv("MOODLENS_CONFIG", str(path))
-    assert load_config()["enabled"] == ["test-rec"]
+    config = load_plugin_config()
+    assert config.enabled == ("test-rec",) and config.path == path
+    assert config.settings("test-rec") == {"label": "env"} and config.settings("other") == {}
     manager = PluginManager(["test-rec"])
     assert manager.plugins["test-rec"].label == "env"
+
+
+def test_no_config_file_is_an_empty_config(tmp_path):
+    assert load_plugin_config() == PluginConfig()  # MOODLENS_CONFIG names an absent file
+    with pytest.raises(PluginError, match="does not exist"):
+        load_plugin_config(tmp_path / "missing.toml")
+
+
+def test_config_folder_is_the_one_user_config_folder(monkeypatch):
+    monkeypatch.delenv("MOODLENS_CONFIG")
+    assert config_dir() == moodlens.user_config_dir()
+    assert config_path() in (
+        moodlens.user_config_dir() / "config.toml",
+        legacy_config_dir() / "config.toml",
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "read"),
+    [(["legacy"], "legacy"), (["legacy", "current"], "current"), ([], "current")],
+)
+def test_a_config_at_the_old_location_is_still_read(files, read, tmp_path, monkeypatch):
+    from moodlens import _plugin_config
+
+    folders = {"current": tmp_path / "new" / "moodlens", "legacy": tmp_path / "old" / "moodlens"}
+    monkeypatch.delenv("MOODLENS_CONFIG")
+    monkeypatch.setattr(_plugin_config, "user_config_dir", lambda: folders["current"])
+    monkeypatch.setattr(_plugin_config, "legacy_config_dir", lambda: folders["legacy"])
+    for name in files:
+        folders[name].mkdir(parents=True)
+        (folders[name] / "config.toml").write_text(f'enabled = ["{name}"]\n')
+    assert config_path() == folders[read] / "config.toml"
+    assert load_plugin_config().enabled == ((read,) if files else ())
+    assert (folders["legacy"] / "config.toml").exists() == ("legacy" in files)  # never moved
 
 
 @pytest.mark.parametrize(
@@ -138,13 +183,13 @@ def test_user_config_file_comes_from_the_environment(fake_dist, tmp_path, monkey
         ),
     ],
 )
-def test_config_folder_where_platformdirs_puts_it(platform, env, expected, monkeypatch):
+def test_legacy_config_folder_by_the_old_scheme(platform, env, expected, monkeypatch):
     monkeypatch.setattr(sys, "platform", platform)
     for key in ("XDG_CONFIG_HOME", "LOCALAPPDATA"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    assert config_dir() == Path(expected).expanduser()
+    assert legacy_config_dir() == Path(expected).expanduser()
 
 
 class NoHooks:
@@ -218,7 +263,7 @@ def test_a_raising_plugin_is_disabled_and_the_others_go_on(caplog):
     good, bad = Recorder("good"), Recorder("bad", fail_on={"reading"})
     stream = stream_with([bad, good], n=30, options=MoodStreamOptions(max_failures=3))
     changes = []
-    with caplog.at_level(logging.ERROR, logger="moodlens._plugins"):
+    with caplog.at_level(logging.ERROR, logger="moodlens"):
         stream.run(on_change=changes.append)
     assert_complete_sequence(good.events, changes, frames=30, reason="end")
     failed = [r for r in caplog.records if "'bad' raised in moodlens_reading" in r.getMessage()]

@@ -18,12 +18,12 @@ from moodlens import (
     MoodlensError,
     OptionsError,
     PluginError,
+    PluginManager,
     SourceError,
     StreamInfo,
     StreamSummary,
     hookimpl,
 )
-from moodlens._plugins import PluginManager
 from moodlens._stream import MoodStream
 
 from ._stream_support import (
