@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from ._errors import InvalidImageError, SourceError
+from ._errors import InvalidImageError, OptionsError, SourceError
 from ._image import decode_image
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ class LatestFrameGrabber:
         stall_timeout: seconds ``read()`` waits for a frame before the capture has failed.
 
     Raises:
-        ValueError: ``failed_reads`` below 1 or a ``stall_timeout`` that is not positive.
+        OptionsError: ``failed_reads`` below 1 or a ``stall_timeout`` that is not positive.
 
     Example:
         >>> grabber = LatestFrameGrabber(cv2.VideoCapture(0), name="camera 0")
@@ -237,9 +237,9 @@ class LatestFrameGrabber:
         stall_timeout: float = _CAMERA_STALL_TIMEOUT,
     ) -> None:
         if failed_reads < 1:
-            raise ValueError(f"failed_reads must be >= 1, got {failed_reads}")
+            raise OptionsError(f"failed_reads must be >= 1, got {failed_reads}")
         if not stall_timeout > 0:
-            raise ValueError(f"stall_timeout must be positive seconds, got {stall_timeout}")
+            raise OptionsError(f"stall_timeout must be positive seconds, got {stall_timeout}")
         self.name = name
         self._capture = capture
         self._failed_reads = failed_reads
@@ -525,6 +525,7 @@ class ImageFilesSource(FrameSource):
         skip_unreadable: skip undecodable images (the default); False raises at the first.
 
     Raises:
+        OptionsError: ``fps`` is not positive.
         SourceError: a path that does not exist, a folder without images, or no images;
             while iterating, an image that cannot be decoded when none could (or when
             ``skip_unreadable`` is False).
@@ -538,7 +539,7 @@ class ImageFilesSource(FrameSource):
         skip_unreadable: bool = True,
     ) -> None:
         if not fps > 0:
-            raise SourceError(f"fps must be positive, got {fps}")
+            raise OptionsError(f"fps must be a positive number of frames per second, got {fps}")
         files: list[Path] = []
         for item in paths:
             path = Path(item)
@@ -594,6 +595,7 @@ class IterableSource(FrameSource):
         description: how plugins and logs name the source.
 
     Raises:
+        OptionsError: ``fps`` is given and not positive.
         SourceError: (while iterating) an item that is not a frame, or a timestamp that
             goes back in time.
     """
@@ -602,7 +604,7 @@ class IterableSource(FrameSource):
         self, frames: Iterable[Any], *, fps: float | None = None, description: str = "frames"
     ) -> None:
         if fps is not None and not fps > 0:
-            raise SourceError(f"fps must be positive, got {fps}")
+            raise OptionsError(f"fps must be a positive number of frames per second, got {fps}")
         self._frames = frames
         self.fps = fps
         self.description = description

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from moodlens import SourceError
+from moodlens import OptionsError, SourceError
 from moodlens._sources import (
     CameraSource,
     Frame,
@@ -106,6 +106,19 @@ def test_iterable_without_timestamps_uses_the_monotonic_clock():
 )
 def test_unreadable_sources_raise_source_error(tmp_path, make, message):
     with pytest.raises(SourceError, match=message):
+        make(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda tmp: ImageFilesSource([_text_file(tmp, "a.png")], fps=0),
+        lambda tmp: IterableSource([], fps=-1.0),
+        lambda tmp: open_source([_text_file(tmp, "a.png")], fps=-2.0),
+    ],
+)
+def test_a_frame_rate_that_is_not_positive_is_an_options_error(tmp_path, make):
+    with pytest.raises(OptionsError, match="fps must be a positive number"):
         make(tmp_path)
 
 

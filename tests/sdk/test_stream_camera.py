@@ -15,7 +15,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from moodlens import Box, SourceError
+from moodlens import Box, OptionsError, SourceError
 from moodlens._sources import CameraSource, LatestFrameGrabber
 from moodlens._stream import MoodStream, MoodStreamOptions
 
@@ -234,7 +234,7 @@ def test_a_capture_that_is_not_opened_is_refused():
     ("kwargs", "message"), [({"failed_reads": 0}, "failed_reads"), ({"stall_timeout": 0}, "stall")]
 )
 def test_bad_grabber_settings(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(OptionsError, match=message):
         LatestFrameGrabber(FakeCamera(), **kwargs)
 
 
