@@ -120,9 +120,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> SpotifySettings:
-    from moodlens._plugins import load_config
+    from moodlens import load_plugin_config
 
-    table = load_config(args.config).get("plugins", {}).get(PLUGIN_NAME, {})
+    table = load_plugin_config(args.config).settings(PLUGIN_NAME)
     table = {k: v for k, v in table.items() if k != "dry_run"}
     table.update({k: v for k, v in overrides.items() if v is not None})
     return SpotifySettings.from_mapping(table)

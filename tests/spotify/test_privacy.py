@@ -3,6 +3,7 @@ scheme (a token at the old location is still found), and only public moodlens AP
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import os
@@ -17,6 +18,8 @@ from moodlens_spotify._auth import TokenFile, write_private
 from moodlens_spotify._redact import REDACTED, protect_logs, redact
 
 from .conftest import write_token
+
+PACKAGE = Path(__file__).resolve().parents[2] / "plugins" / "moodlens_spotify"
 
 
 @pytest.mark.parametrize(
@@ -149,3 +152,19 @@ def test_a_token_at_the_old_location_that_cannot_move_is_still_used(tmp_path, mo
     monkeypatch.setattr(config, "adopt_legacy_path", refuse)
     old = write_token(tmp_path / "old-config" / "moodlens" / "spotify")
     assert SpotifySettings().state_dir == old.parent
+
+
+def test_the_plugin_uses_only_public_moodlens_api():
+    private = []
+    for source in sorted(PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "moodlens" and any(p.startswith("_") for p in parts[1:]):
+                    private.append(f"{source.name}: {name}")
+    assert private == []
