@@ -151,7 +151,14 @@ def _detect(args: argparse.Namespace) -> int:
 
     results = []
     failed = 0
-    with EmotionDetector(model=args.model, threads=args.threads) as detector:
+    try:
+        detector = EmotionDetector(model=args.model, threads=args.threads)
+    except MoodlensError as exc:
+        if args.json:  # still one object per input, for whoever parses the output
+            failures = [{"image": p, "faces": None, "error": str(exc)} for p in args.images]
+            print(json.dumps(failures, indent=2))
+        raise
+    with detector:
         for path in args.images:
             try:
                 faces = detector.detect(path)

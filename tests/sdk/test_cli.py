@@ -73,6 +73,16 @@ def test_detect_json_reports_every_image_and_exits_1_when_any_failed(images, cap
     assert "2 of 4 images failed" in captured.err
 
 
+def test_detect_json_is_a_list_even_when_the_model_cannot_load(images, tmp_path, capsys):
+    model = tmp_path / "missing.onnx"
+    assert main(["detect", "--json", "--model", str(model), images["good"], images["empty"]]) == 1
+    captured = capsys.readouterr()
+    results = json.loads(captured.out)
+    assert [r["image"] for r in results] == [images["good"], images["empty"]]
+    assert all(r["faces"] is None and "missing.onnx" in r["error"] for r in results)
+    assert "missing.onnx" in captured.err
+
+
 def test_detect_text_mode_prints_the_error_for_an_image_and_goes_on(images, capsys):
     assert main(["detect", images["missing"], images["good"]]) == 1
     captured = capsys.readouterr()
