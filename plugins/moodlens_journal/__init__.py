@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 from . import _deps  # noqa: F401  - first: a missing SQLAlchemy names the pip command
-from ._db import ENV_URL, default_journal_path
+from ._db import ENV_URL, alembic_config, default_journal_path
 from ._errors import (
     InvalidEntryError,
     JournalCorruptError,
@@ -51,6 +51,7 @@ __all__ = [
     "JournalUnavailableError",
     "JournalVersionError",
     "MoodInterval",
+    "alembic_config",
     "default_journal_path",
     "parse_day",
 ]

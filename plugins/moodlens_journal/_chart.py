@@ -1,23 +1,25 @@
-"""Charts of a day or a week (matplotlib, optional), drawn without pyplot's global state."""
+"""Charts of a day or a week (matplotlib, optional), drawn without pyplot's global state.
+
+The chart draws the data it is given (a JournalSummary and the scene's mood
+intervals); it never reads the journal itself.
+"""
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moodlens import Emotion
 
 from ._deps import require_matplotlib
 from ._errors import InvalidEntryError, JournalError
 from ._models import EMOTIONS
-from ._summary import JournalSummary
-from ._values import MOOD_LABELS
-
-if TYPE_CHECKING:
-    from ._journal import Journal
+from ._summary import JournalSummary, format_duration
+from ._values import MOOD_LABELS, MoodInterval
 
 COLORS = {
     Emotion.ANGRY: "#d64541",
@@ -145,12 +147,23 @@ def _legend(ax: Any) -> None:
     )
 
 
-def save_day_chart(journal: Journal, day: date, path: Path, *, tz: tzinfo | None) -> Path:
-    """What the camera saw over a day (stacked mean scores) above what the user wrote."""
+def save_day_chart(
+    summary: JournalSummary,
+    intervals: Sequence[MoodInterval],
+    path: Path,
+    *,
+    tz: tzinfo | None,
+) -> Path:
+    """What the camera saw over a day (stacked mean scores of the scene's ``intervals``)
+    above what the user wrote (the summary's entries).
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+        JournalError: the file cannot be written.
+    """
     import matplotlib.dates as mdates
 
-    summary = journal.daily_summary(day, tz=tz)
-    intervals = journal.intervals(day, day, tz=tz)
+    day = summary.start
     fig, axes = _figure()
     top, bottom = axes["main"], axes["mood"]
     lefts, widths = [], []
@@ -216,14 +229,24 @@ def save_day_chart(journal: Journal, day: date, path: Path, *, tz: tzinfo | None
 
 
 def save_week_chart(
-    journal: Journal, summary: JournalSummary, path: Path, *, tz: tzinfo | None
+    summary: JournalSummary,
+    intervals: Sequence[MoodInterval],
+    path: Path,
+    *,
+    tz: tzinfo | None,
 ) -> Path:
-    """Share of each emotion per day (bars labelled with time seen) above the mean mood."""
+    """Share of each emotion per day (the scene's ``intervals``; bars labelled with the time
+    seen) above the mean mood of the summary's entries.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+        JournalError: the file cannot be written.
+    """
     fig, axes = _figure()
     top, bottom = axes["main"], axes["mood"]
     days = [summary.start + timedelta(days=k) for k in range(7)]
     seconds: dict[date, dict[Emotion, float]] = defaultdict(lambda: dict.fromkeys(EMOTIONS, 0.0))
-    for i in journal.intervals(summary.start, summary.end, tz=tz):
+    for i in intervals:
         seconds[i.started_at.astimezone(tz).date()][i.dominant] += i.seconds
     xs = list(range(7))
     base = [0.0] * 7
@@ -236,7 +259,7 @@ def save_week_chart(
         base = [b + s for b, s in zip(base, shares, strict=True)]
     for x, stats in zip(xs, summary.days, strict=True):
         if stats.tracked_seconds:
-            top.text(x, 1.02, f"{stats.tracked_seconds / 60:.0f} min", ha="center", fontsize=8)
+            top.text(x, 1.02, format_duration(stats.tracked_seconds), ha="center", fontsize=8)
     top.set_ylim(0, 1.1)
     top.set_ylabel("share of time seen")
     means = [

@@ -226,10 +226,23 @@ def _export(journal: Journal, args: argparse.Namespace) -> int:
 
 
 def _info(journal: Journal, args: argparse.Namespace) -> int:
-    print(f"journal: {journal.location}{' (read-only)' if journal.read_only else ''}")
-    print(f"schema:  {journal.revision}")
-    for name, count in journal.counts().items():
-        print(f"{name + ':':<10} {count}")
+    from ._queries import count_scene_mood_changes
+
+    counts = journal.counts()
+    with journal.session("counting mood changes") as s:
+        changes = count_scene_mood_changes(s)
+    print(f"journal:      {journal.location}{' (read-only)' if journal.read_only else ''}")
+    print(f"schema:       {journal.revision}")
+    print(f"sessions:     {counts['sessions']}")
+    print(f"intervals:    {counts['intervals']}")
+    # The same number, under the same name, as in the summaries.
+    print(
+        f"mood changes: {changes} (the scene's, from one mood to another; of "
+        f"{counts['changes']} stored mood events, each face's and a mood settling or "
+        "a face leaving included)"
+    )
+    print(f"entries:      {counts['entries']}")
+    print(f"tags:         {counts['tags']}")
     return 0
 
 

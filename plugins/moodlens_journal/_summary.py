@@ -11,12 +11,13 @@ from moodlens import Emotion
 
 from ._values import Entry, mood_label
 
-__all__ = ["DayStats", "JournalSummary"]
+__all__ = ["DayStats", "JournalSummary", "format_duration"]
 
 _BAR = 20
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """A duration for people: "20 s", "5 min", "1 h 05 min"."""
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
@@ -125,7 +126,7 @@ class JournalSummary:
             lines.append("  nothing recorded yet")
         if self.tracked_seconds:
             sessions = f"{self.sessions} session{'s' if self.sessions != 1 else ''}"
-            lines.append(f"  face seen for {_duration(self.tracked_seconds)} in {sessions}")
+            lines.append(f"  face seen for {format_duration(self.tracked_seconds)} in {sessions}")
             for emotion, share in sorted(self.emotion_share.items(), key=lambda kv: -kv[1]):
                 if share <= 0:
                     continue
@@ -149,7 +150,7 @@ class JournalSummary:
                     lines.append(f"    {when} {e.mood} {e.label}{tags}{note}")
         if len(self.days) > 1:
             for d in self.days:
-                seen = _duration(d.tracked_seconds) if d.tracked_seconds else "-"
+                seen = format_duration(d.tracked_seconds) if d.tracked_seconds else "-"
                 mood = f"{d.mean_mood:.1f}" if d.mean_mood is not None else "-"
                 dom = d.dominant.value if d.dominant else "-"
                 lines.append(

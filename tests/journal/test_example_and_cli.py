@@ -153,7 +153,7 @@ def test_cli_add_summary_entries_export_info(capsys, db_url, tmp_path):
     rows = list(csv.DictReader(target.open()))
     assert [r["mood"] for r in rows] == ["2", "4"]
     code, out, _ = _cli(capsys, "--db", db_url, "info")
-    assert code == 0 and "schema:  0002" in out and "entries:   2" in out
+    assert code == 0 and "schema:       0002" in out and "entries:      2" in out
 
 
 @pytest.mark.parametrize(
