@@ -134,15 +134,22 @@ def test_version():
     assert out.returncode == 0 and out.stdout.strip() == f"moodlens {__version__}"
 
 
-@pytest.mark.parametrize("script", ["moodlens-train", "moodlens-evaluate", "moodlens-export"])
-def test_every_console_script_has_version(script):
-    from importlib.metadata import entry_points
+def _console_scripts() -> list:
+    """Every command line the moodlens distribution installs."""
+    from importlib.metadata import distribution
 
-    (ep,) = [e for e in entry_points(group="console_scripts") if e.name == script]
+    return sorted(
+        (ep for ep in distribution("moodlens").entry_points if ep.group == "console_scripts"),
+        key=lambda ep: ep.name,
+    )
+
+
+@pytest.mark.parametrize("ep", _console_scripts(), ids=lambda ep: ep.name)
+def test_every_console_script_has_version(ep):
     code = f"import sys; from {ep.module} import {ep.attr} as m; sys.exit(m(['--version']))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == f"{script} {__version__}"
+    assert out.stdout.strip() == f"{ep.name} {__version__}"
 
 
 # -- sub-commands come from the entry-point group moodlens.cli ----------------------------------
