@@ -33,7 +33,8 @@ from ._analyze_table import (
     failed_summary,
     summary_table,
 )
-from ._analyze_worker import TaskResult, Worker
+from ._analyze_worker import TaskResult
+from ._detector import EmotionDetector
 from ._analyze_writer import Output
 from ._errors import OptionsError, require
 
@@ -80,7 +81,9 @@ def analyze_iter(
 ) -> Iterator[AnalyzedSource]:
     """Analyses videos and photos; yields each source's rows and summary as it finishes.
 
-    Takes the same arguments as ``analyze``. The summary beside ``out`` (and the merged
+    Takes the same arguments as ``analyze``. The local engine starts its workers with
+    ``multiprocessing``'s spawn method, so a script that calls this needs the usual
+    ``if __name__ == "__main__":`` guard (notebooks and the CLI need nothing). The summary beside ``out`` (and the merged
     CSV) is written once the last source is yielded; stopping early keeps the parts
     written so far, for ``resume=True``.
 
@@ -112,7 +115,7 @@ def analyze_iter(
     sources = expand_inputs(inputs)
     output = Output(out, resume=resume, overwrite=overwrite) if out is not None else None
     # Fail fast on a bad model or face finder, before any process or actor starts.
-    Worker(options).detector.close()
+    EmotionDetector(**options.detector_kwargs()).close()
     done = output.prepare(options) if output is not None else {}
     return _run(
         sources, done, options, output, engine, workers, ray_address, progress, segment_frames
@@ -235,6 +238,9 @@ def analyze(
     frame's raw scores), one column per emotion (``angry`` ... ``neutral``) and
     ``steady_emotion`` (MoodStream's smoothing; empty until a mood settles). The
     per-source summary is in ``table.attrs["summary"]`` (a DataFrame).
+
+    The local engine spawns its worker processes: call it under
+    ``if __name__ == "__main__":`` in a script (notebooks need nothing).
 
     Args:
         inputs: files, folders (searched recursively for video and image extensions)

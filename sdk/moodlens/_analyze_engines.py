@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 ENGINES = ("local", "ray")
 # A Task whose worker process died is tried once more before it is reported failed.
 _ATTEMPTS = 2
+_DIED = (
+    "the worker process died on it (a crash in the video decoder, or, when every source "
+    "fails so, a script that calls analyze without an `if __name__ == '__main__':` guard)"
+)
 
 
 def default_workers() -> int:
@@ -71,7 +75,7 @@ def run_local(tasks: Sequence[Task], options: AnalyzeOptions, workers: int) -> I
                         if attempts[i] < _ATTEMPTS:
                             broken.append(i)
                         else:
-                            yield TaskResult(tasks[i], error="the worker process died on it")
+                            yield TaskResult(tasks[i], error=_DIED)
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
         pending = broken
@@ -106,10 +110,12 @@ def run_ray(
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, ValueError, RuntimeError) as exc:
+            cause = f" ({str(exc.__cause__).split('. ')[0]})" if exc.__cause__ else ""
             raise OptionsError(
-                f"cannot connect to the Ray cluster at {address!r}: {exc}. Start one with "
-                "`ray start --head` and pass the address it prints, or leave --ray-address "
-                "out for a local Ray instance."
+                f"cannot connect to the Ray cluster at {address!r}: {exc}{cause}. Start one "
+                "with `ray start --head` and pass the address it prints (with token "
+                "authentication, also set RAY_AUTH_MODE=token and make the cluster's token "
+                "available), or leave --ray-address out for a local Ray instance."
             ) from exc
         started = True
     try:
