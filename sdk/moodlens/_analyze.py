@@ -34,8 +34,8 @@ from ._analyze_table import (
     summary_table,
 )
 from ._analyze_worker import TaskResult
-from ._detector import EmotionDetector
 from ._analyze_writer import Output
+from ._detector import EmotionDetector
 from ._errors import OptionsError, require
 
 if TYPE_CHECKING:
@@ -83,9 +83,10 @@ def analyze_iter(
 
     Takes the same arguments as ``analyze``. The local engine starts its workers with
     ``multiprocessing``'s spawn method, so a script that calls this needs the usual
-    ``if __name__ == "__main__":`` guard (notebooks and the CLI need nothing). The summary beside ``out`` (and the merged
-    CSV) is written once the last source is yielded; stopping early keeps the parts
-    written so far, for ``resume=True``.
+    ``if __name__ == "__main__":`` guard (notebooks and the CLI need nothing).
+
+    The summary beside ``out`` (and the merged CSV) is written once the last source is
+    yielded; stopping early keeps the parts written so far, for ``resume=True``.
 
     Raises:
         OptionsError: an option out of range, no input matched, or ``out`` exists
