@@ -119,10 +119,14 @@ def test_watch_video_with_progress_feeds_the_plugin(site, clip, tmp_path):
         (["watch", "--video", "CLIP", "--plugin", "nope"], "no plugin named 'nope'"),
         (["watch", "--video", "CLIP", "--plugin", "jsonl", "--set", "bad"], "PLUGIN.KEY=VALUE"),
         (["watch", "--video", "CLIP", "--show"], "GUI support"),
+        (["watch", "--images", "BAD", "--no-plugins"], "BAD' cannot be decoded"),
     ],
 )
-def test_watch_errors_exit_1_with_a_message(site, clip, args, message):
-    args = [str(clip) if a == "CLIP" else a for a in args]
+def test_watch_errors_exit_1_with_a_message(site, clip, args, message, tmp_path):
+    bad = tmp_path / "bad.jpg"  # not one image can be decoded: nothing to skip to
+    bad.write_text("not an image")
+    args = [{"CLIP": str(clip), "BAD": str(bad)}.get(a, a) for a in args]
+    message = message.replace("BAD", str(bad))
     out = moodlens(*args, env=env_with_path(site))
     assert out.returncode == 1, (out.stdout, out.stderr)
     assert message in out.stderr
