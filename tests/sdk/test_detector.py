@@ -77,40 +77,53 @@ def test_every_input_form_gives_the_same_face(detector, sample_path, sample_bgr,
         "png-bgra": lambda: (_png(bgra), {}),
         "png-16bit": lambda: (_png(sample_bgr.astype(np.uint16) * 257), {}),
     }[form]()
-    reference = detector.detect(sample_bgr)[0]
+    reference = detector.detect(sample_bgr)
     faces = detector.detect(image, **kwargs)
-    assert len(faces) == 1
-    assert faces[0].box == reference.box
-    np.testing.assert_allclose(
-        list(faces[0].scores.values()), list(reference.scores.values()), atol=2e-3
-    )
+    assert reference and len(faces) == len(reference)
+    if form in ("gray", "png-gray"):  # a colour face finder sees other pixels: close, not equal
+        assert faces[0].box.iou(reference[0].box) > 0.9
+        assert faces[0].emotion is reference[0].emotion
+    else:  # the same BGR pixels, however they came in
+        assert [f.box for f in faces] == [f.box for f in reference]
+        np.testing.assert_allclose(
+            list(faces[0].scores.values()), list(reference[0].scores.values()), atol=2e-3
+        )
 
 
 @pytest.mark.parametrize("orientation", sorted(_STORED))
 def test_exif_orientation_is_applied_on_every_path(detector, sample_bgr, tmp_path, orientation):
     """A phone photo stored sideways with an orientation tag gives the upright face,
     through a path, bytes and an image-file source alike."""
-    upright = np.ascontiguousarray(sample_bgr[:, 100:484])  # 512 tall, 384 wide: not square
+    upright = np.ascontiguousarray(sample_bgr[:288, 112:496])  # the face; 288x384, not square
     stored = _STORED[orientation](upright)
     ok, encoded = cv2.imencode(".jpg", stored, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok
     data = _with_exif_orientation(encoded.tobytes(), orientation)
     path = tmp_path / f"portrait-{orientation}.jpg"
     path.write_bytes(data)
-    reference = detector.detect(upright)[0]
+    reference = detector.detect(upright)
+    assert reference and reference[0].emotion is Emotion.HAPPY
     frame = next(iter(open_source([path])))
     assert frame.image.shape == upright.shape
     for image in (path, str(path), data, frame.image):
         faces = detector.detect(image)
-        assert len(faces) == 1, f"orientation {orientation}: {len(faces)} faces"
+        assert len(faces) == len(reference), f"orientation {orientation}: {faces}"
         assert faces[0].emotion is Emotion.HAPPY
-        assert faces[0].box.iou(reference.box) > 0.8
+        for face, expected in zip(faces, reference, strict=True):
+            assert face.box.iou(expected.box) > 0.8
 
 
-def test_without_the_tag_the_sideways_photo_has_no_face(detector, sample_bgr):
-    """The control for the test above: the face is found only because the tag is honoured."""
-    ok, encoded = cv2.imencode(".jpg", cv2.rotate(sample_bgr, cv2.ROTATE_90_COUNTERCLOCKWISE))
-    assert ok and detector.detect(encoded.tobytes()) == []
+def test_without_the_tag_a_sideways_photo_stays_sideways(sample_bgr, tmp_path):
+    """The control for the test above: it is the tag that turns the picture."""
+    upright = np.ascontiguousarray(sample_bgr[:288, 112:496])
+    stored = _STORED[6](upright)
+    ok, encoded = cv2.imencode(".jpg", stored)
+    assert ok
+    (tmp_path / "a-untagged.jpg").write_bytes(encoded.tobytes())
+    (tmp_path / "b-tagged.jpg").write_bytes(_with_exif_orientation(encoded.tobytes(), 6))
+    untagged, tagged = (f.image for f in open_source([tmp_path]))  # sorted by name
+    assert untagged.shape == stored.shape == (384, 288, 3)
+    assert tagged.shape == upright.shape == (288, 384, 3)
 
 
 def test_no_face_is_an_empty_list(detector):
@@ -119,7 +132,8 @@ def test_no_face_is_an_empty_list(detector):
 
 def test_known_boxes_skip_detection(detector, sample_bgr):
     found = detector.detect(sample_bgr)[0]
-    given = detector.detect(sample_bgr, boxes=[tuple(found.box)])
+    boxes = detector.find_faces(sample_bgr)  # what a stream does: find, then score the boxes
+    given = detector.detect(sample_bgr, boxes=[tuple(boxes[0])])
     assert given[0].box == found.box
     assert given[0].scores == pytest.approx(found.scores)
     assert detector.detect(sample_bgr, boxes=[]) == []
@@ -171,7 +185,7 @@ def test_one_detector_many_threads_gives_identical_results(sample_bgr, threads):
         expected = [detector.detect(im) for im in images]
         expected_boxes = [detector.detect(im, boxes=[(100, 40, 200, 200)]) for im in images]
         expected_scores = detector.classify(crops)
-        assert all(len(faces) == 1 for faces in expected)
+        assert all(faces for faces in expected)
         mismatches: list[str] = []
         errors: list[BaseException] = []
         start = threading.Barrier(4)
