@@ -39,7 +39,8 @@ class EmotionDetector:
 
     Args:
         model: path of a moodlens ``.onnx`` model; None for the bundled one.
-        providers: ONNX Runtime execution providers, passed through (default CPU).
+        providers: ONNX Runtime execution providers, passed through (default CPU): a list,
+            or one provider's name.
         threads: ONNX Runtime intra-op threads, passed through (a positive int, or None).
         face_finder: "blazeface" (the default: MediaPipe's BlazeFace on ONNX Runtime,
             the measured best variant), "blazeface-short", "blazeface-full", "haar"
@@ -69,6 +70,8 @@ class EmotionDetector:
         face_finder: str | FaceFinder | None = None,
         face_options: FaceFinderOptions | None = None,
     ) -> None:
+        if isinstance(providers, str):  # one name, not a sequence of one-letter names
+            providers = [providers]
         self._model: EmotionModel | None = EmotionModel(model, providers=providers, threads=threads)
         self._finder = make_face_finder(face_finder, face_options, providers=providers)
         self._local = threading.local()  # the last faces found, per thread (see _found_for)

@@ -94,6 +94,7 @@ def test_missing_and_non_onnx_files(tmp_path):
         EmotionDetector(model=junk)
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # ORT warns when it gets a name's letters
 @pytest.mark.parametrize("providers", [["CPUExecutionProvider"], "CPUExecutionProvider"])
 def test_threads_and_providers_pass_through(tiny_model, providers):
     with EmotionDetector(model=tiny_model, threads=1, providers=providers) as d:
