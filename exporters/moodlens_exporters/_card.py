@@ -31,14 +31,55 @@ def write_model_card(
     training_seconds: float | None,
     parity: dict,
     int8: dict | None = None,
+    calibration: dict | None = None,
+    confusion_file: str = "confusion.png",
 ) -> None:
-    """Writes the card; ``evaluation`` is moodlens_training._evaluate.evaluate_model's result."""
+    """Writes the card; ``evaluation`` is moodlens_training.evaluate_model's result.
+
+    ``training_seconds`` is what the training loop measured (None: not recorded);
+    ``calibration`` is the exporter's temperature fit, if it ran.
+    """
     meta = evaluation["model_metadata"]
+    name = meta.get("moodlens.name") or meta.get("moodlens.version", "?")
+    selection = meta.get("moodlens.selection_split", "PublicTest")
     rows = "\n".join(
         f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
         for name, m in evaluation["per_class"].items()
     )
-    minutes = f"{training_seconds / 60:.0f} minutes" if training_seconds else "not recorded"
+    minutes = (
+        f"{training_seconds / 60:.0f} minutes (measured by the training loop)"
+        if training_seconds
+        else "not recorded by this run"
+    )
+    faces_per_s = evaluation["faces"] / evaluation["seconds"] if evaluation.get("seconds") else 0
+    if calibration:
+        cal_rows = (
+            f"| temperature (fitted on Validation) | {calibration['temperature']:.3f} |\n"
+            f"| Validation accuracy (chose the epoch) | "
+            f"{calibration['validation_accuracy']:.2%} |\n"
+            f"| ECE, 15 bins, Validation: before / after | "
+            f"{calibration['validation_ece_before']:.3f} / "
+            f"{calibration['validation_ece_after']:.3f} |\n"
+        )
+        if "publictest_ece_before" in calibration:
+            cal_rows += (
+                f"| ECE, 15 bins, PublicTest: before / after | "
+                f"{calibration['publictest_ece_before']:.3f} / "
+                f"{calibration['publictest_ece_after']:.3f} |\n"
+            )
+    else:
+        cal_rows = f"| ECE, 15 bins, PublicTest | {evaluation.get('ece', float('nan')):.3f} |\n"
+    if selection == "PublicTest":
+        honesty = (
+            "PublicTest was used to choose the epoch, so its accuracy is slightly optimistic; "
+            "FER2013's\nheld-back PrivateTest split was not available to this project."
+        )
+    else:
+        honesty = (
+            f"The epoch and the temperature were chosen on `{selection}` (10% of Training, "
+            "stratified, fixed\nseed); PublicTest was measured once, for this card, and chose "
+            "nothing. PrivateTest was never\navailable to this project."
+        )
     int8_text = ""
     if int8:
         int8_text = (
@@ -55,12 +96,16 @@ def write_model_card(
         f"max abs diff {parity['max_abs_diff']:.1e}, argmax agreement "
         f"{parity['argmax_agreement']:.2%} on {parity['faces']} faces"
     )
-    text = f"""# Model card: moodlens emotion model `{meta.get("moodlens.version", "?")}`
+    version = meta.get("moodlens.version", "?")
+    ferplus = meta.get("moodlens.ferplus", "none")
+    labels = "original" if ferplus == "none" else f"FER+ {ferplus}"
+    text = f"""# Model card: `{name}` ({config["architecture"]}), version `{version}`
 
-The default model of the `moodlens` SDK (`{Path(evaluation["model"]).name}`), trained and
-exported by this repository's `training/` and `exporters/`. Every number below was written by
-`moodlens-export --card` from the evaluation it ran through the SDK
-(`EmotionDetector(model=...).classify`), so it is the number users get.
+A moodlens emotion model (`{Path(evaluation["model"]).name}`), trained by `moodlens-train` and
+exported by `moodlens-export`. Every number below was written by `moodlens-export --card` from
+the evaluation it ran through the SDK (`EmotionDetector(model=...).classify`) on perfectly
+framed FER2013 crops; through `detect()` on whole frames a face must first be found, which
+costs more (see the README's end-to-end table).
 
 ## Summary
 
@@ -69,18 +114,18 @@ exported by this repository's `training/` and `exporters/`. Every number below w
 | task | 7-class facial expression from a 48x48 gray face crop |
 | classes | {", ".join(evaluation["per_class"])} (FER2013 order) |
 | architecture | {config["architecture"]} ({passes}) |
-| training data | FER2013 `Training` split ({config["train_size"]} faces), original labels |
-| model selection | FER2013 `PublicTest` ({config["val_size"]} faces): best epoch by accuracy |
+| training data | FER2013 `Training` split ({config["train_size"]} faces), {labels} labels |
+| model selection | FER2013 `{selection}` ({config["val_size"]} faces): best epoch by accuracy |
 | PrivateTest | never used |
 | epochs | best epoch {state.get("best_epoch")} of {state.get("epochs_done")} trained |
 | training time | {minutes} on {hardware()} |
 | training commit | `{config.get("commit", "?")}` |
 | **PublicTest accuracy** | **{evaluation["accuracy"]:.2%}** |
 | PublicTest macro-F1 | {evaluation["macro_f1"]:.3f} |
+{cal_rows}| faces/s while evaluating (batched, this machine) | {faces_per_s:.0f} |
 | parity Keras vs ONNX Runtime | {parity_text} |
 
-PublicTest was used to choose the epoch, so its accuracy is slightly optimistic; FER2013's
-held-back PrivateTest split was not available to this project.
+{honesty}
 {int8_text}
 ## Per class (PublicTest)
 
@@ -88,14 +133,14 @@ held-back PrivateTest split was not available to this project.
 |---|---|---|---|---|
 {rows}
 
-![confusion matrix](confusion.png)
+![confusion matrix]({confusion_file})
 
 ## Reproduce
 
 ```
 {train_command}
 {command}
-moodlens-evaluate sdk/moodlens/models/emotion_default.onnx --data fer2013.csv --split PublicTest
+moodlens-evaluate {Path(evaluation["model"]).name} --data fer2013.csv --split PublicTest
 ```
 
 ## Intended use

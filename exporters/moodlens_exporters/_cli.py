@@ -60,7 +60,7 @@ def _normalised(images: np.ndarray, config: dict) -> np.ndarray:
 
 
 def _best_epoch(log: Path) -> int | None:
-    """1-based epoch with the best PublicTest accuracy in a run's log.csv."""
+    """1-based epoch with the best selection-split accuracy in a run's log.csv."""
     import csv
 
     if not log.is_file():
@@ -73,15 +73,20 @@ def _best_epoch(log: Path) -> int | None:
     return int(best["epoch"]) + 1
 
 
+def card_paths(out: Path) -> tuple[Path, Path]:
+    """The model card and confusion plot of a model file: one pair per model, no collisions."""
+    return out.with_suffix(".card.md"), out.with_suffix(".confusion.png")
+
+
 def _write_card(args, argv, config: dict, state: dict, report: dict, evaluation: dict) -> None:
     from moodlens_training import plot_confusion
 
     from ._card import write_model_card
 
-    folder = args.out.parent
+    card, confusion = card_paths(args.out)
     plot_confusion(
         np.asarray(evaluation["confusion"]),
-        folder / "confusion.png",
+        confusion,
         title=f"PublicTest accuracy {evaluation['accuracy']:.1%}",
     )
     train_cmd = (
@@ -90,14 +95,16 @@ def _write_card(args, argv, config: dict, state: dict, report: dict, evaluation:
     )
     command = "moodlens-export " + " ".join(sys.argv[1:] if argv is None else argv)
     write_model_card(
-        folder / "MODEL_CARD.md",
+        card,
         evaluation=evaluation,
         config=config,
         state=state,
         command=command,
         train_command=train_cmd,
-        training_seconds=args.training_seconds or state.get("train_seconds"),
+        training_seconds=state.get("train_seconds"),
         parity=report["parity"],
+        calibration=report.get("calibration"),
+        confusion_file=confusion.name,
         int8=report.get("int8"),
     )
 
@@ -139,12 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--card",
         action="store_true",
-        help="write MODEL_CARD.md and confusion.png beside --out (needs --data)",
+        help="write <out>.card.md and <out>.confusion.png beside --out (needs --data)",
     )
     p.add_argument(
-        "--training-seconds",
-        type=float,
-        help="training time for the card when the run did not record it",
+        "--name", default=None, help="the model's name in its metadata and card (default: version)"
+    )
+    p.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="skip temperature scaling (by default, with --data, T is fitted on the Validation "
+        "split carved from Training and baked into the graph)",
     )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -156,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"moodlens-export: error: {problem}", file=sys.stderr)
         return 1
-    from moodlens_training import DataError, load_faces, require_train_extra
+    from moodlens_training import DataError, load_faces, require_train_extra, with_validation
 
     try:
         require_train_extra("moodlens-export", ("tensorflow", "keras", "tf2onnx", "onnx"))
@@ -180,10 +191,35 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = args.run / f"{args.checkpoint}.keras"
         if not checkpoint.is_file():
             raise ExportError(f"{checkpoint} does not exist; has the run finished an epoch?")
-        faces = load_faces(args.data) if args.data else None
-        model = with_head(load_float32(checkpoint), args.flip_tta)
+        faces = with_validation(load_faces(args.data)) if args.data else None
+        base = load_float32(checkpoint)
+        calibration = None
+        if faces and not args.no_calibrate:
+            from ._calibrate_run import calibrate
+
+            calibration = calibrate(base, faces, config, flip_tta=args.flip_tta)
+            print(
+                f"temperature {calibration['temperature']:.3f} (fitted on Validation): ECE "
+                f"{calibration['validation_ece_before']:.4f} -> "
+                f"{calibration['validation_ece_after']:.4f} on Validation"
+            )
+        temperature = calibration["temperature"] if calibration else 1.0
+        model = with_head(base, args.flip_tta, temperature)
         version = args.model_version or args.run.name
-        meta = model_metadata(config, state, flip_tta=args.flip_tta, version=version, accuracy=None)
+        extra = {f"moodlens.{k}": f"{v:.4f}" for k, v in (calibration or {}).items()}
+
+        def metadata(accuracy: float | None) -> dict[str, str]:
+            return model_metadata(
+                config,
+                state,
+                flip_tta=args.flip_tta,
+                version=version,
+                accuracy=accuracy,
+                name=args.name or "",
+                extra=extra,
+            )
+
+        meta = metadata(None)
         convert(model, args.out, meta)
         if faces and "PublicTest" in faces:
             check_inputs = _normalised(faces["PublicTest"].images, config)
@@ -195,19 +231,14 @@ def main(argv: list[str] | None = None) -> int:
             f"argmax agreement {result.argmax_agreement:.2%}"
         )
         result.check(args.tolerance)
-        report: dict = {"parity": result.__dict__}
+        report: dict = {"parity": result.__dict__, "calibration": calibration}
         if faces and "PublicTest" in faces:
             from moodlens_training import evaluate_model
 
             evaluation = evaluate_model(args.out, faces["PublicTest"])
-            meta = model_metadata(
-                config,
-                state,
-                flip_tta=args.flip_tta,
-                version=version,
-                accuracy=evaluation["accuracy"],
-            )
-            set_metadata(args.out, meta)  # same graph, now with its measured accuracy
+            set_metadata(
+                args.out, metadata(evaluation["accuracy"])
+            )  # same graph, now with its measured accuracy
             report["publictest_accuracy"] = evaluation["accuracy"]
             print(f"PublicTest accuracy (through the SDK): {evaluation['accuracy']:.4f}")
         if args.int8:

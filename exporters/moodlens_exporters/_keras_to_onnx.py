@@ -56,15 +56,21 @@ def load_float32(path: Path):
     return model
 
 
-def with_head(base, flip_tta: bool):
-    """Appends softmax and, with ``flip_tta``, averages the face with its mirror image."""
+def with_head(base, flip_tta: bool, temperature: float = 1.0):
+    """Appends softmax(logits / temperature) and, with ``flip_tta``, averages the face
+    with its mirror image."""
     import keras
 
+    def head(logits, name: str):
+        if temperature != 1.0:
+            logits = keras.layers.Rescaling(1.0 / temperature, name=f"{name}_temperature")(logits)
+        return keras.layers.Softmax(name=name)(logits)
+
     inputs = keras.Input(base.input_shape[1:], name="input")
-    probs = keras.layers.Softmax(name="probs")(base(inputs))
+    probs = head(base(inputs), "probs")
     if flip_tta:
         mirrored = keras.layers.Lambda(lambda t: t[:, :, ::-1, :], name="mirror")(inputs)
-        probs_m = keras.layers.Softmax(name="probs_mirror")(base(mirrored))
+        probs_m = head(base(mirrored), "probs_mirror")
         probs = keras.layers.Average(name="scores")([probs, probs_m])
     return keras.Model(inputs, probs, name="moodlens_emotion")
 
@@ -108,7 +114,14 @@ def parity(model, onnx_path: Path, inputs: np.ndarray) -> ParityResult:
 
 
 def model_metadata(
-    config: dict, state: dict, *, flip_tta: bool, version: str, accuracy: float | None
+    config: dict,
+    state: dict,
+    *,
+    flip_tta: bool,
+    version: str,
+    accuracy: float | None,
+    name: str = "",
+    extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The metadata the SDK reads (see moodlens._model.METADATA_KEYS) plus provenance."""
     meta = {
@@ -124,7 +137,9 @@ def model_metadata(
         "moodlens.flip_tta": json.dumps(flip_tta),
         "moodlens.training_data": Path(config["data"]).name,
         "moodlens.training_split": "Training",
-        "moodlens.selection_split": "PublicTest",
+        # runs before the Validation split existed chose their epoch on PublicTest
+        "moodlens.selection_split": config.get("selection_split", "PublicTest"),
+        "moodlens.name": name or version,
         "moodlens.ferplus": config.get("ferplus_mode") or "none",
         "moodlens.training_commit": config.get("commit", "unknown"),
         "moodlens.epochs": str(state.get("epochs_done", "")),
@@ -133,4 +148,5 @@ def model_metadata(
     }
     if accuracy is not None:
         meta["moodlens.publictest_accuracy"] = f"{accuracy:.4f}"
+    meta.update(extra or {})
     return meta

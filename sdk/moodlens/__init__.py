@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._faces import FaceFinderOptions
 from ._hookspecs import hookimpl
-from ._model import ModelInfo, default_model_path
+from ._model import ModelInfo, bundled_models, default_model_path
 from ._paths import (
     adopt_legacy_path,
     ensure_private_dir,
@@ -88,6 +88,7 @@ __all__ = [
     "analyze_iter",
     "__version__",
     "adopt_legacy_path",
+    "bundled_models",
     "ensure_private_dir",
     "default_model_path",
     "hookimpl",

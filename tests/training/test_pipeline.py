@@ -92,14 +92,26 @@ def test_train_export_load_evaluate(tmp_path, request):
         assert int8.classify(faces["PublicTest"].images[:4]).shape == (4, 7)
     with EmotionDetector(model=shipped) as detector:
         assert detector.info.accuracy == pytest.approx(report["publictest_accuracy"], abs=1e-4)
-    card = (shipped.parent / "MODEL_CARD.md").read_text()
+    card = shipped.with_suffix(".card.md").read_text()
     assert f"{report['publictest_accuracy']:.2%}" in card
-    assert (shipped.parent / "confusion.png").stat().st_size > 0
+    assert "chosen on `Validation`" in card and "default model" not in card
+    assert shipped.with_suffix(".confusion.png").stat().st_size > 0
+    # temperature fitted on Validation, baked in, recorded; ECE reported before and after
+    cal = report["calibration"]
+    assert 0.25 <= cal["temperature"] <= 4.0
+    with EmotionDetector(model=shipped) as detector:
+        meta = detector.info.metadata
+    assert float(meta["moodlens.temperature"]) == pytest.approx(cal["temperature"], abs=1e-4)
+    assert meta["moodlens.selection_split"] == "Validation"
+    assert cal["validation_ece_after"] <= cal["validation_ece_before"] + 1e-6
 
     with EmotionDetector(model=out) as detector:
         assert detector.info.metadata["moodlens.flip_tta"] == "true"
         scores = detector.classify(faces["PublicTest"].images)
+        # mirror averaging is baked in: f(x) equals f(mirror of x), numerically
+        mirrored = detector.classify(np.ascontiguousarray(faces["PublicTest"].images[:, :, ::-1]))
     assert scores.shape == (128, 7)
+    np.testing.assert_allclose(scores, mirrored, atol=1e-5)
 
     result = evaluate_model(out, faces["PublicTest"])
     write_report(result, tmp_path / "report")

@@ -16,7 +16,14 @@ from ._data import (
     split_validation,
     with_validation,
 )
-from ._evaluate import evaluate_model, format_report, plot_confusion, write_report
+from ._evaluate import (
+    calibration,
+    evaluate_model,
+    expected_calibration_error,
+    format_report,
+    plot_confusion,
+    write_report,
+)
 from ._extra import require_train_extra
 
 __all__ = [
@@ -25,7 +32,9 @@ __all__ = [
     "DataError",
     "FaceSet",
     "attach_ferplus",
+    "calibration",
     "evaluate_model",
+    "expected_calibration_error",
     "format_report",
     "load_faces",
     "load_fer2013_csv",

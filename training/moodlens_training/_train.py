@@ -96,12 +96,14 @@ def _normalise(x, cfg: TrainConfig):
     return (tf.cast(x, tf.float32) / 255.0 - cfg.mean) / cfg.std
 
 
-def training_dataset(faces: FaceSet, cfg: TrainConfig, first_epoch: int = 0):
-    """Batches for epochs ``first_epoch .. cfg.epochs - 1``, augmented, repeatable.
+def training_dataset(faces: FaceSet, cfg: TrainConfig, epoch):
+    """One epoch of augmented batches; repeatable from (seed, epoch) alone.
 
-    Epoch ``e`` is a stateless shuffle seeded by (seed, e); step ``s`` (counted from
-    the run's start) is augmented with seed (seed, s). Starting at ``first_epoch``
-    yields exactly the batches the uninterrupted run would have seen from there.
+    ``epoch`` is an int or a ``tf.Variable`` read when iteration starts (Keras makes
+    a new iterator each epoch; a callback sets the variable first). Epoch ``e`` is a
+    stateless shuffle seeded by (seed, e); its step ``s`` (counted from the run's
+    start) is augmented with seed (seed, s). So a resumed run sees exactly the
+    batches the uninterrupted run would have seen.
     """
     import tensorflow as tf
 
@@ -109,24 +111,25 @@ def training_dataset(faces: FaceSet, cfg: TrainConfig, first_epoch: int = 0):
 
     images = tf.constant(faces.images[..., None])
     targets = tf.constant(_targets(faces))
-    n, seed = len(faces), int(cfg.seed)
+    n, seed = len(faces), tf.constant(int(cfg.seed), tf.int64)
     steps = int(np.ceil(n / cfg.batch_size))
     augment = AugmentConfig()
 
-    def epoch_batches(epoch):
+    def epoch_batches(_):
+        e = tf.cast(tf.convert_to_tensor(epoch), tf.int64)
         order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+            tf.range(n, dtype=tf.int64), seed=tf.stack([seed, e])
         )
-        return tf.data.Dataset.from_tensor_slices(order).batch(cfg.batch_size)
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(cfg.batch_size)
+        first_step = tf.data.Dataset.from_tensors(e * steps).repeat()
+        return tf.data.Dataset.zip((tf.data.Dataset.range(steps), first_step, batches))
 
-    ds = tf.data.Dataset.range(first_epoch, cfg.epochs).flat_map(epoch_batches)
-    ds = ds.enumerate(start=first_epoch * steps)
-
-    def prepare(step, index):
+    def prepare(i, first_step, index):
         x = tf.cast(tf.gather(images, index), tf.float32) / 255.0
-        x = augment_batch(x, augment, tf.stack([tf.constant(seed, tf.int64), step]))
+        x = augment_batch(x, augment, tf.stack([seed, first_step + i]))
         return (x - cfg.mean) / cfg.std, tf.gather(targets, index)
 
+    ds = tf.data.Dataset.range(1).flat_map(epoch_batches)
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -252,7 +255,17 @@ def train(
     saver = _EpochState(
         run, float(state["best_val_accuracy"]), float(state.get("train_seconds", 0.0))
     )
-    callbacks = [saver.callback(), keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume)]
+    epoch = tf.Variable(int(state["epochs_done"]), dtype=tf.int64, trainable=False)
+
+    class SetEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, e, logs=None):
+            epoch.assign(e)
+
+    callbacks = [
+        SetEpoch(),
+        saver.callback(),
+        keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume),
+    ]
     if cfg.patience:
         callbacks.append(
             keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience, mode="max")
@@ -260,8 +273,7 @@ def train(
     tf.get_logger().setLevel("ERROR")
     try:
         model.fit(
-            training_dataset(train_set, cfg, first_epoch=int(state["epochs_done"])),
-            steps_per_epoch=steps,
+            training_dataset(train_set, cfg, epoch),
             validation_data=evaluation_dataset(val_set, cfg),
             epochs=cfg.epochs,
             initial_epoch=int(state["epochs_done"]),
