@@ -64,8 +64,9 @@ def workloads(detector: EmotionDetector, batch: int) -> dict[str, Callable[[], A
     }
 
 
-def throughput(call: Callable[[], Any], workers: int, seconds: float) -> float:
-    """Calls per second of ``workers`` threads calling ``call`` for about ``seconds``."""
+def throughput(call: Callable[[], Any], workers: int, seconds: float) -> tuple[float, float]:
+    """Calls per second of ``workers`` threads calling ``call`` for about ``seconds``, and
+    the cores they kept busy (process CPU time / wall time)."""
     counts = [0] * workers
     start = threading.Barrier(workers + 1)
     stop = threading.Event()
@@ -82,12 +83,13 @@ def throughput(call: Callable[[], Any], workers: int, seconds: float) -> float:
     for t in threads:
         t.start()
     start.wait()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     time.sleep(seconds)
     stop.set()
     for t in threads:
         t.join()
-    return sum(counts) / (time.perf_counter() - began)
+    wall = time.perf_counter() - began
+    return sum(counts) / wall, (time.process_time() - cpu) / wall
 
 
 class OldLock:
@@ -126,14 +128,14 @@ def main() -> None:
     env = environment(args.threads)
     env["cv_threads"] = cv2.getNumThreads()
     base = min(args.workers)
-    results: dict[str, dict[str, list[float]]] = {}
+    results: dict[str, dict[str, list[tuple[float, float]]]] = {}
     with EmotionDetector(threads=args.threads) as detector:
         calls = workloads(detector, args.batch)
         for name in args.workloads:
             call = calls[name]
             for _ in range(20):  # warm-up: sessions, thread-local cascades, caches
                 call()
-            runs: dict[str, list[float]] = {str(n): [] for n in args.workers}
+            runs: dict[str, list[tuple[float, float]]] = {str(n): [] for n in args.workers}
             locked = [n for n in args.workers if n != base] if args.with_lock else []
             runs.update({f"{n} locked": [] for n in locked})
             for r in range(args.rounds):
@@ -151,14 +153,17 @@ def main() -> None:
 
     header = ["workload", *[f"{n} thread{'s' * (n > 1)} (calls/s)" for n in args.workers]]
     header += [f"{n} vs {base}" for n in args.workers if n != base]
+    header += [f"cores busy, {n} thread{'s' * (n > 1)}" for n in args.workers]
     if args.with_lock:
         header += [f"{n} threads, old lock: vs {base}" for n in args.workers if n != base]
     rows = []
     for name, runs in results.items():
-        med = {k: statistics.median(v) for k, v in runs.items()}
+        med = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+        busy = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
         row: list[Any] = [name if name != "classify" else f"classify ({args.batch} crops)"]
         row += [f"{med[str(n)]:.1f}" for n in args.workers]
         row += [f"x{med[str(n)] / med[str(base)]:.2f}" for n in args.workers if n != base]
+        row += [f"{busy[str(n)]:.2f}" for n in args.workers]
         if args.with_lock:
             row += [
                 f"x{med[f'{n} locked'] / med[str(base)]:.2f}" for n in args.workers if n != base
