@@ -18,7 +18,7 @@ from moodlens import Emotion
 from ._deps import require_matplotlib
 from ._errors import InvalidEntryError, JournalError
 from ._models import EMOTIONS
-from ._summary import JournalSummary, format_duration
+from ._summary import JournalSummary, format_duration, format_share
 from ._values import MOOD_LABELS, MoodInterval
 
 COLORS = {
@@ -86,7 +86,7 @@ def _share_panel(ax: Any, summary: JournalSummary) -> None:
     ax.barh([e.value for e in ranked], values, color=[COLORS[e] for e in ranked])
     for y, v in enumerate(values):
         if v > 0:
-            ax.text(v + 0.02, y, f"{v:.0%}", va="center", fontsize=8)
+            ax.text(v + 0.02, y, format_share(v), va="center", fontsize=8)
     ax.set_xlim(0, 1.2)
     ax.set_xticks([])
     ax.set_title("share of time seen", fontsize=10)
@@ -98,7 +98,7 @@ def _notes_panel(ax: Any, summary: JournalSummary) -> None:
     ax.axis("off")
     lines = []
     if summary.tracked_seconds:
-        lines.append(f"face seen {summary.tracked_seconds / 60:.1f} min")
+        lines.append(f"face seen {format_duration(summary.tracked_seconds)}")
         lines.append(
             f"{summary.mood_changes} mood change{'s' if summary.mood_changes != 1 else ''}"
         )
@@ -154,12 +154,61 @@ def save_day_chart(
     *,
     tz: tzinfo | None,
 ) -> Path:
-    """What the camera saw over a day (stacked mean scores of the scene's ``intervals``)
-    above what the user wrote (the summary's entries).
+    """Saves ``day_figure`` to ``path`` (the suffix gives the format).
 
     Raises:
         MissingDependencyError: matplotlib is not installed.
         JournalError: the file cannot be written.
+    """
+    return _save(day_figure(summary, intervals, tz=tz), path)
+
+
+def save_week_chart(
+    summary: JournalSummary,
+    intervals: Sequence[MoodInterval],
+    path: Path,
+    *,
+    tz: tzinfo | None,
+) -> Path:
+    """Saves ``week_figure`` to ``path`` (the suffix gives the format).
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+        JournalError: the file cannot be written.
+    """
+    return _save(week_figure(summary, intervals, tz=tz), path)
+
+
+def _clock_formatter() -> Any:
+    """Tick labels of a time axis: HH:MM when every tick is on a whole minute, else
+    HH:MM:SS, so a short session never shows the same label twice."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import Formatter
+
+    def clock(value: float) -> datetime:
+        moment = mdates.num2date(value) + timedelta(microseconds=500_000)
+        return moment.replace(microsecond=0)
+
+    class ClockFormatter(Formatter):  # type: ignore[misc]
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return clock(x).strftime("%H:%M:%S")
+
+        def format_ticks(self, values: Sequence[float]) -> list[str]:
+            moments = [clock(v) for v in values]
+            whole = all(m.second == 0 for m in moments)
+            return [m.strftime("%H:%M" if whole else "%H:%M:%S") for m in moments]
+
+    return ClockFormatter()
+
+
+def day_figure(
+    summary: JournalSummary, intervals: Sequence[MoodInterval], *, tz: tzinfo | None
+) -> Any:
+    """What the camera saw over a day (stacked mean scores of the scene's ``intervals``)
+    above what the user wrote (the summary's entries): a matplotlib Figure.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
     """
     import matplotlib.dates as mdates
 
@@ -218,29 +267,24 @@ def save_day_chart(
     else:
         lo, hi = midnight, midnight + 1
     bottom.set_xlim(lo, hi)
-    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
+    bottom.xaxis.set_major_formatter(_clock_formatter())
     bottom.set_xlabel(day.strftime("%A %d %B %Y"))
     _legend(top)
     _share_panel(axes["share"], summary)
     _notes_panel(axes["notes"], summary)
     fig.suptitle(_title(summary, day.strftime("%A %d %B")), fontsize=13)
-    return _save(fig, path)
+    return fig
 
 
-def save_week_chart(
-    summary: JournalSummary,
-    intervals: Sequence[MoodInterval],
-    path: Path,
-    *,
-    tz: tzinfo | None,
-) -> Path:
+def week_figure(
+    summary: JournalSummary, intervals: Sequence[MoodInterval], *, tz: tzinfo | None
+) -> Any:
     """Share of each emotion per day (the scene's ``intervals``; bars labelled with the time
-    seen) above the mean mood of the summary's entries.
+    seen) above the mean mood of the summary's entries: a matplotlib Figure.
 
     Raises:
         MissingDependencyError: matplotlib is not installed.
-        JournalError: the file cannot be written.
     """
     fig, axes = _figure()
     top, bottom = axes["main"], axes["mood"]
@@ -290,14 +334,14 @@ def save_week_chart(
     _share_panel(axes["share"], summary)
     _notes_panel(axes["notes"], summary)
     fig.suptitle(_title(summary, f"week of {summary.start.strftime('%d %B %Y')}"), fontsize=13)
-    return _save(fig, path)
+    return fig
 
 
 def _title(summary: JournalSummary, when: str) -> str:
     parts = [when]
     if summary.dominant is not None:
         share = summary.emotion_share[summary.dominant]
-        parts.append(f"mostly {summary.dominant.value} ({share:.0%} of the time seen)")
+        parts.append(f"mostly {summary.dominant.value} ({format_share(share)} of the time seen)")
     if summary.mean_mood is not None:
         parts.append(f"mean mood {summary.mean_mood:.1f}")
     parts.append(f"streak {summary.streak} d")

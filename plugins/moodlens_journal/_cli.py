@@ -236,10 +236,10 @@ def _info(journal: Journal, args: argparse.Namespace) -> int:
     print(f"sessions:     {counts['sessions']}")
     print(f"intervals:    {counts['intervals']}")
     # The same number, under the same name, as in the summaries.
+    print(f"mood changes: {changes:<6} the scene's, from one mood to another (as in summaries)")
     print(
-        f"mood changes: {changes} (the scene's, from one mood to another; of "
-        f"{counts['changes']} stored mood events, each face's and a mood settling or "
-        "a face leaving included)"
+        f"mood events:  {counts['changes']:<6} every change stored: each face's, a mood "
+        "settling, a face leaving"
     )
     print(f"entries:      {counts['entries']}")
     print(f"tags:         {counts['tags']}")

@@ -11,19 +11,30 @@ from moodlens import Emotion
 
 from ._values import Entry, mood_label
 
-__all__ = ["DayStats", "JournalSummary", "format_duration"]
+__all__ = ["DayStats", "JournalSummary", "format_duration", "format_share"]
 
 _BAR = 20
 
 
 def format_duration(seconds: float) -> str:
-    """A duration for people: "20 s", "5 min", "1 h 05 min"."""
+    """A duration for people: "20 s", "2 min 30 s", "25 min", "1 h 05 min".
+
+    Never "0 min" for something seen: under a minute it counts seconds, and under ten
+    minutes it keeps them.
+    """
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
-    minutes, _ = divmod(seconds, 60)
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 10 and rest:
+        return f"{minutes} min {rest:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def format_share(share: float) -> str:
+    """A share as a percentage, "<1%" for a small one that is not zero."""
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +143,7 @@ class JournalSummary:
                     continue
                 filled = int(round(share * _BAR))
                 bar = "#" * filled + "." * (_BAR - filled)
-                lines.append(f"    {emotion.value:<9} {bar} {share:4.0%}")
+                lines.append(f"    {emotion.value:<9} {bar} {format_share(share):>4}")
             changes = f"{self.mood_changes} mood change{'s' if self.mood_changes != 1 else ''}"
             mostly = self.dominant.value if self.dominant else "-"
             lines.append(f"  mostly {mostly}; {changes}")
