@@ -79,6 +79,15 @@ def _load(args: argparse.Namespace):
     if getattr(args, "ferplus", None):
         votes = load_ferplus_votes(args.ferplus)
         faces["Training"] = attach_ferplus(faces["Training"], votes, args.ferplus_mode)
+    if getattr(args, "teacher", None):
+        from moodlens import EmotionDetector
+
+        from ._data import attach_teacher
+
+        # The teacher scores Training faces only; Validation keeps its own labels.
+        with EmotionDetector(model=args.teacher) as teacher:
+            probabilities = teacher.classify(faces["Training"].images)
+        faces["Training"] = attach_teacher(faces["Training"], probabilities, args.teacher_weight)
     return faces
 
 
@@ -135,6 +144,17 @@ def train_main(argv: list[str] | None = None) -> int:
         default=defaults.crop_margin,
         help="per-side margin around a detector box that matches the data's framing",
     )
+    p.add_argument(
+        "--teacher",
+        help="distil: a moodlens .onnx model (e.g. an ensemble) whose scores on the Training "
+        "faces become soft targets; it must not have seen the Validation faces",
+    )
+    p.add_argument(
+        "--teacher-weight",
+        type=_fraction,
+        default=defaults.teacher_weight,
+        help="share of the teacher's scores in each target (with --teacher)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     args = p.parse_args(argv)
@@ -158,6 +178,8 @@ def train_main(argv: list[str] | None = None) -> int:
         ferplus=args.ferplus or "",
         ferplus_mode=args.ferplus_mode if args.ferplus else "",
         crop_margin=args.crop_margin,
+        teacher=str(args.teacher or ""),
+        teacher_weight=args.teacher_weight if args.teacher else 0.0,
     )
     try:
         faces = _load(args)

@@ -209,6 +209,29 @@ def attach_ferplus(faces: FaceSet, votes: np.ndarray, mode: str) -> FaceSet:
     return FaceSet(faces.images, labels, faces.rows, None)
 
 
+def attach_teacher(faces: FaceSet, probabilities: np.ndarray, weight: float) -> FaceSet:
+    """Distillation targets: ``weight`` x the teacher's probabilities plus the rest of
+    the faces' own targets (one-hot, or FER+ vote shares). Labels stay as they were.
+
+    Raises:
+        DataError: a shape mismatch or a weight outside [0, 1].
+    """
+    if probabilities.shape != (len(faces), len(LABELS)):
+        raise DataError(
+            f"teacher gave scores of shape {probabilities.shape} for {len(faces)} faces; "
+            f"expected ({len(faces)}, {len(LABELS)})."
+        )
+    if not 0.0 <= weight <= 1.0:
+        raise DataError(f"teacher weight {weight} must be between 0 and 1.")
+    own = (
+        faces.soft_labels
+        if faces.soft_labels is not None
+        else np.eye(len(LABELS), dtype=np.float32)[faces.labels]
+    )
+    soft = (weight * probabilities + (1.0 - weight) * own).astype(np.float32)
+    return FaceSet(faces.images, faces.labels, faces.rows, soft)
+
+
 def load_image_folder(root: str | Path) -> dict[str, FaceSet]:
     """Reads ``root/<split>/<class>/*.png|jpg`` (split: train/test/val) into FaceSets.
 

@@ -16,6 +16,7 @@ import json
 import logging
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,8 @@ class TrainConfig:
     ferplus: str = ""
     ferplus_mode: str = ""
     crop_margin: float = FER2013_CROP_MARGIN
+    teacher: str = ""  # distillation: the model whose scores are soft targets
+    teacher_weight: float = 0.7
     mean: float = 0.0
     std: float = 1.0
     commit: str = ""
@@ -96,40 +99,47 @@ def _normalise(x, cfg: TrainConfig):
     return (tf.cast(x, tf.float32) / 255.0 - cfg.mean) / cfg.std
 
 
-def training_dataset(faces: FaceSet, cfg: TrainConfig, epoch):
+def training_dataset(faces: FaceSet, cfg: TrainConfig, epoch: int | Callable[[], int]):
     """One epoch of augmented batches; repeatable from (seed, epoch) alone.
 
-    ``epoch`` is an int or a ``tf.Variable`` read when iteration starts (Keras makes
-    a new iterator each epoch; a callback sets the variable first). Epoch ``e`` is a
-    stateless shuffle seeded by (seed, e); its step ``s`` (counted from the run's
+    ``epoch`` is an int, or a callable read when iteration starts (Keras makes a new
+    iterator each epoch; a callback moves the epoch on first). Epoch ``e`` visits the
+    faces in an order seeded by (seed, e); its step ``s`` (counted from the run's
     start) is augmented with seed (seed, s). So a resumed run sees exactly the
     batches the uninterrupted run would have seen.
+
+    Batches are cut in numpy by a generator: a full-size run that captured the
+    whole training set as a tensor in the pipeline segfaulted in TensorFlow.
     """
     import tensorflow as tf
 
     from ._augment import AugmentConfig, augment_batch
 
-    images = tf.constant(faces.images[..., None])
-    targets = tf.constant(_targets(faces))
-    n, seed = len(faces), tf.constant(int(cfg.seed), tf.int64)
-    steps = int(np.ceil(n / cfg.batch_size))
+    targets = _targets(faces).astype(np.float32)
+    n, size = len(faces), cfg.batch_size
+    steps = int(np.ceil(n / size))
     augment = AugmentConfig()
 
-    def epoch_batches(_):
-        e = tf.cast(tf.convert_to_tensor(epoch), tf.int64)
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int64), seed=tf.stack([seed, e])
-        )
-        batches = tf.data.Dataset.from_tensor_slices(order).batch(cfg.batch_size)
-        first_step = tf.data.Dataset.from_tensors(e * steps).repeat()
-        return tf.data.Dataset.zip((tf.data.Dataset.range(steps), first_step, batches))
+    def batches():
+        e = int(epoch() if callable(epoch) else epoch)
+        order = np.random.default_rng([cfg.seed, e]).permutation(n)
+        for i in range(steps):
+            index = order[i * size : (i + 1) * size]
+            yield e * steps + i, faces.images[index][..., None], targets[index]
 
-    def prepare(i, first_step, index):
-        x = tf.cast(tf.gather(images, index), tf.float32) / 255.0
-        x = augment_batch(x, augment, tf.stack([seed, first_step + i]))
-        return (x - cfg.mean) / cfg.std, tf.gather(targets, index)
+    h, w = faces.images.shape[1:3]
+    signature = (
+        tf.TensorSpec((), tf.int64),
+        tf.TensorSpec((None, h, w, 1), tf.uint8),
+        tf.TensorSpec((None, targets.shape[1]), tf.float32),
+    )
 
-    ds = tf.data.Dataset.range(1).flat_map(epoch_batches)
+    def prepare(step, images, labels):
+        x = tf.cast(images, tf.float32) / 255.0
+        x = augment_batch(x, augment, tf.stack([tf.constant(cfg.seed, tf.int64), step]))
+        return (x - cfg.mean) / cfg.std, labels
+
+    ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -255,11 +265,11 @@ def train(
     saver = _EpochState(
         run, float(state["best_val_accuracy"]), float(state.get("train_seconds", 0.0))
     )
-    epoch = tf.Variable(int(state["epochs_done"]), dtype=tf.int64, trainable=False)
+    current = [int(state["epochs_done"])]
 
     class SetEpoch(keras.callbacks.Callback):
         def on_epoch_begin(self, e, logs=None):
-            epoch.assign(e)
+            current[0] = e
 
     callbacks = [
         SetEpoch(),
@@ -273,7 +283,7 @@ def train(
     tf.get_logger().setLevel("ERROR")
     try:
         model.fit(
-            training_dataset(train_set, cfg, epoch),
+            training_dataset(train_set, cfg, lambda: current[0]),
             validation_data=evaluation_dataset(val_set, cfg),
             epochs=cfg.epochs,
             initial_epoch=int(state["epochs_done"]),
