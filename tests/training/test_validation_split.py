@@ -86,3 +86,17 @@ def test_ferplus_relabels_training_only(tmp_path):
     assert set(faces[VALIDATION].labels) == {0}
     assert set(faces["PublicTest"].labels) == {0}
     assert attach_ferplus  # the public helper the loader uses
+
+
+def test_teacher_targets_mix_the_teachers_scores_with_the_faces_own():
+    from moodlens_training._data import attach_teacher
+
+    faces = _faces([1, 1, 0, 0, 0, 0, 0])
+    teacher = np.full((2, 7), 1 / 7, dtype=np.float32)
+    mixed = attach_teacher(faces, teacher, 0.7)
+    np.testing.assert_allclose(mixed.soft_labels[0], 0.7 / 7 + 0.3 * np.eye(7)[0], atol=1e-6)
+    np.testing.assert_array_equal(mixed.labels, faces.labels)
+    with pytest.raises(DataError, match="shape"):
+        attach_teacher(faces, teacher[:1], 0.5)
+    with pytest.raises(DataError, match="between 0 and 1"):
+        attach_teacher(faces, teacher, 1.5)
