@@ -219,6 +219,12 @@ def test_existing_out_needs_resume_or_overwrite(media, tmp_path, capsys):
     assert exit_info.value.code == 2  # argparse: not both
 
 
+def test_out_may_be_a_pyarrow_filesystem_uri(media, tmp_path):
+    table = moodlens.analyze(media / "photo.jpg", out=f"file://{tmp_path}/u.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "u.parquet"), table)
+    assert (tmp_path / "u.summary.csv").is_file()
+
+
 def test_interrupted_run_resumes_with_the_finished_parts(media, tmp_path, local_run):
     out = tmp_path / "r.parquet"
     run = moodlens.analyze_iter(media, out=out, workers=1, segment_frames=10)
