@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
-from moodlens import MoodlensError, __version__
+from moodlens import MoodlensError, __version__, load_plugin_config
 from sqlalchemy.engine import URL
 
 from ._db import ENV_URL, default_journal_path, resolve_url
@@ -32,6 +33,7 @@ __all__ = ["main"]
 
 _SCALE = ", ".join(f"{k} {v}" for k, v in MOOD_LABELS.items())
 _WRITING = frozenset({"add"})
+PLUGIN_NAME = "mood-journal"
 
 
 def _usage_type(check: Callable[[str], object]) -> Callable[[str], object]:
@@ -98,8 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         metavar="URL_OR_FILE",
         type=_db,
-        help=f"the journal: a file or a database URL (default: ${ENV_URL} if set, else "
-        f"{default_journal_path()})",
+        help=f"the journal: a file or a database URL (default: ${ENV_URL} if set, else the "
+        f"url in [plugins.{PLUGIN_NAME}] of the config file, the journal the plugin writes, "
+        f"else {default_journal_path()})",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the moodlens config file, read for the journal's url when --db is not given "
+        "(default: $MOODLENS_CONFIG if set, else config.toml in the moodlens config folder)",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -261,6 +270,28 @@ def _check_period(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.error(f"argument --to: {end} is before --from {start}")
 
 
+def _journal_location(args: argparse.Namespace) -> URL | None:
+    """--db, else $MOODLENS_JOURNAL_URL, else the plugin's configured url, else None (the
+    default file): the CLI reads the journal the mood-journal plugin writes.
+
+    Raises:
+        PluginError: the config file cannot be read.
+        JournalError: its url is not a database URL or a file path.
+    """
+    if args.db is not None:
+        return args.db
+    if os.environ.get(ENV_URL) and args.config is None:
+        return None
+    config = load_plugin_config(args.config)
+    url = config.settings(PLUGIN_NAME).get("url")
+    if url is None:
+        return None
+    try:
+        return resolve_url(str(url))
+    except JournalError as e:
+        raise JournalError(f"in {config.path}, [plugins.{PLUGIN_NAME}] url: {e}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``moodlens journal``: the mood journal's entries, summaries, charts and CSV; returns
     the exit code.
@@ -279,7 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     _check_period(parser, args)
     try:
-        with Journal(args.db, create=args.command in _WRITING) as journal:
+        location = _journal_location(args)
+        with Journal(location, create=args.command in _WRITING) as journal:
             return _COMMANDS[args.command](journal, args)
     except MoodlensError as e:
         print(f"moodlens journal: error: {e}", file=sys.stderr)

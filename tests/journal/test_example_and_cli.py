@@ -78,6 +78,53 @@ def test_example_writes_a_journal_and_prints_a_summary_and_chart(clip, db_url, t
         assert today.format().splitlines()[1] in run.stdout
 
 
+def _repeated(clip: Path, target: Path, times: int) -> Path:
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (w, h))
+    for frame in frames * times:
+        writer.write(frame)
+    writer.release()
+    return target
+
+
+def test_example_stops_on_sigterm_like_ctrl_c_and_keeps_the_journal(clip, tmp_path):
+    """systemd and `docker stop` send SIGTERM: the session row is closed, exit 143."""
+    import signal
+
+    db = tmp_path / "j.db"
+    # 60 s played at its own pace: it cannot end before the signal.
+    long_clip = _repeated(clip, tmp_path / "long.mp4", 20)
+    proc = subprocess.Popen(
+        [sys.executable, "-u", str(ROOT / "examples/mood_journal.py"), "--video", str(long_clip),
+         "--db", str(db), "--no-chart", "--realtime", "--interval", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("watching"), line + proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "stopped" in out and "Traceback" not in err
+    with Journal(db) as journal:
+        (session,) = journal.sessions()
+        assert session.stopped_at is not None and session.stop_reason is not None
+        assert session.frames is not None and session.frames < 600
+
+
 def test_watch_with_the_mood_journal_plugin(clip, tmp_path):
     db = tmp_path / "watch.db"
     run = subprocess.run(
@@ -318,3 +365,28 @@ def test_cli_unreachable_server(capsys):
         capsys, "--db", "postgresql://x@127.0.0.1:1/none?connect_timeout=2", "summary"
     )
     assert code == 1 and "opening the journal failed" in err and "Connection refused" in err
+
+
+def test_cli_reads_the_journal_the_plugin_is_configured_to_write(capsys, tmp_path, monkeypatch):
+    configured, other = tmp_path / "configured.db", tmp_path / "other.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[plugins.mood-journal]\nurl = "{configured}"\n')
+    monkeypatch.setenv("MOODLENS_CONFIG", str(config))
+    monkeypatch.delenv("MOODLENS_JOURNAL_URL", raising=False)
+    assert _cli(capsys, "add", "--mood", "4", "--note", "configured")[0] == 0
+    assert _cli(capsys, "--db", str(other), "add", "--mood", "2", "--note", "other")[0] == 0
+    code, out, _ = _cli(capsys, "info")
+    assert code == 0 and f"journal:      {configured}" in out
+    with Journal(configured) as journal:
+        assert [e.note for e in journal.entries()] == ["configured"]
+    monkeypatch.setenv("MOODLENS_JOURNAL_URL", str(other))  # the environment wins over the file
+    code, out, _ = _cli(capsys, "info")
+    assert code == 0 and f"journal:      {other}" in out
+
+
+def test_cli_bad_url_in_the_config_file_names_the_file(capsys, tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('[plugins.mood-journal]\nurl = "postgresql://x@h:port/db"\n')
+    monkeypatch.delenv("MOODLENS_JOURNAL_URL", raising=False)
+    code, _, err = _cli(capsys, "--config", str(config), "info")
+    assert code == 1 and str(config) in err and "is not a database URL" in err
