@@ -68,3 +68,19 @@ def test_missing_sqlalchemy_through_the_cli():
         """
     )
     assert run.returncode == 1 and "pip install 'moodlens[journal]'" in run.stderr
+
+
+def test_missing_matplotlib_for_a_chart_names_the_pip_command(tmp_path):
+    db = tmp_path / "j.db"
+    run = _python(
+        f"""
+        import sys
+        sys.modules["matplotlib"] = None  # as if it were not installed
+        from moodlens_journal._cli import main
+        assert main(["--db", {str(db)!r}, "add", "--mood", "4"]) == 0
+        sys.exit(main(["--db", {str(db)!r}, "summary", "--chart", {str(tmp_path / "c.png")!r}]))
+        """
+    )
+    assert run.returncode == 1, run.stderr
+    assert "pip install 'moodlens[journal]'" in run.stderr and "Traceback" not in run.stderr
+    assert "Mood journal" not in run.stdout.split("entry 1")[-1]  # said before any work
