@@ -54,6 +54,7 @@ def test_a_seed_repeats_the_batches_and_resume_continues_them():
     cfg = TrainConfig(epochs=3, batch_size=64, seed=7, mean=0.5, std=0.25)
     first, again = _epochs(faces, cfg, [0, 1, 2]), _epochs(faces, cfg, [0, 1, 2])
     assert [len(e) for e in first] == [4, 4, 4]  # ceil(200 / 64)
+    assert {len(x) for e in first for x, _ in e} == {64}  # every batch full
     for ea, eb in zip(first, again, strict=True):
         for (xa, ya), (xb, yb) in zip(ea, eb, strict=True):
             np.testing.assert_array_equal(xa, xb)

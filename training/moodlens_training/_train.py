@@ -123,6 +123,9 @@ def training_dataset(faces: FaceSet, cfg: TrainConfig, epoch: int | Callable[[],
     def batches():
         e = int(epoch() if callable(epoch) else epoch)
         order = np.random.default_rng([cfg.seed, e]).permutation(n)
+        # The last batch is filled up from the start of the order, so every batch is
+        # full: full-size fp32 runs segfaulted in TensorFlow on the 109-face last batch.
+        order = np.concatenate([order, order[: steps * size - n]])
         for i in range(steps):
             index = order[i * size : (i + 1) * size]
             yield e * steps + i, faces.images[index][..., None], targets[index]
