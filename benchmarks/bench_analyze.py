@@ -56,10 +56,11 @@ def write_clip(path: Path, frames: int, width: int, height: int, seed: int) -> P
 
 
 class PeakMemory:
-    """Largest peak RSS (VmHWM) among processes picked by ``match(pid, cmdline)``."""
+    """Largest peak RSS (VmHWM) and total CPU time of the processes ``match`` picks."""
 
     def __init__(self, match) -> None:
-        self.match, self.peaks = match, {}
+        self.match, self.peaks, self.cpu = match, {}, {}
+        self._tick = os.sysconf("SC_CLK_TCK")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -87,7 +88,18 @@ class PeakMemory:
                 except OSError:
                     continue
                 if self.match(ppid, cmdline.decode(errors="replace")):
-                    self.peaks[int(entry.name)] = max(self.peaks.get(int(entry.name), 0), hwm)
+                    pid = int(entry.name)
+                    self.peaks[pid] = max(self.peaks.get(pid, 0), hwm)
+                    try:
+                        fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.cpu[pid] = (int(fields[11]) + int(fields[12])) / self._tick
+
+    @property
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the workers (as last polled)."""
+        return sum(self.cpu.values())
 
     @property
     def per_worker_mib(self) -> float:
@@ -102,7 +114,7 @@ def ray_actors(ppid: int, cmdline: str) -> bool:
     return cmdline.startswith("ray::Worker")
 
 
-def run_once(clips: Path, engine: str, workers: int) -> tuple[float, int, float]:
+def run_once(clips: Path, engine: str, workers: int) -> tuple[float, int, float, float]:
     match = ray_actors if engine == "ray" else local_children
     with PeakMemory(match) as memory:
         start = time.perf_counter()
@@ -111,7 +123,7 @@ def run_once(clips: Path, engine: str, workers: int) -> tuple[float, int, float]
     summary = table.attrs["summary"]
     if (summary.status != "ok").any():
         raise SystemExit(f"a clip failed: {summary[summary.status != 'ok'].to_dict('records')}")
-    return seconds, int(summary.frames_sampled.sum()), memory.per_worker_mib
+    return seconds, int(summary.frames_sampled.sum()), memory.per_worker_mib, memory.cpu_seconds
 
 
 def load() -> str:
@@ -145,14 +157,16 @@ def main() -> None:
         configs.append(("ray", args.workers))
     times: dict[tuple[str, int], list[float]] = {c: [] for c in configs}
     memory: dict[tuple[str, int], float] = dict.fromkeys(configs, 0.0)
+    cpu: dict[tuple[str, int], list[float]] = {c: [] for c in configs}
     frames = 0
     with tempfile.TemporaryDirectory() as folder:
         for i in range(args.clips):
             write_clip(Path(folder, f"clip{i}.mp4"), args.frames, width, height, seed=i)
         for round_ in range(args.repeats):
             for config in configs:
-                seconds, frames, mib = run_once(Path(folder), *config)
+                seconds, frames, mib, cpu_s = run_once(Path(folder), *config)
                 times[config].append(seconds)
+                cpu[config].append(cpu_s)
                 memory[config] = max(memory[config], mib)
                 rate = frames / seconds
                 print(f"round {round_ + 1} {config[0]:5} x{config[1]}: {rate:6.1f} frames/s")
@@ -178,17 +192,24 @@ def main() -> None:
         "shared with other work).",
         "",
         "| engine | workers | frames/s (median) | seconds (median) | vs 1 worker | vs local "
-        "| peak memory per worker |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| peak memory per worker | worker CPU ms per frame |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for config in configs:
         median = statistics.median(times[config])
+        cpu_ms = 1000 * statistics.median(cpu[config]) / frames
         lines.append(
             f"| {config[0]} | {config[1]} | {frames / median:.1f} | {median:.2f} | "
             f"x{base / median:.2f} | "
             + (f"{local_n / median:.2f}" if config[0] == "ray" else "")
-            + f" | {memory[config]:.0f} MiB |"
+            + f" | {memory[config]:.0f} MiB | {cpu_ms:.1f} |"
         )
+    lines += [
+        "",
+        "Worker CPU time per frame (user + system, from /proc, start-up included) does not "
+        "depend on other load: equal values mean the workers do no extra work in parallel, "
+        "so on idle cores the speed-up is bounded only by start-up and the last task.",
+    ]
     if ray_start is not None:
         lines += ["", f"Ray instance start-up (once, not in the timings): {ray_start:.1f} s."]
     text = "\n".join(lines)
