@@ -35,7 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     rate.add_argument("--fps", type=float, metavar="F", help="F frames per second of video")
     p.add_argument("--workers", type=int, metavar="N", help="processes or actors (default: cores)")
     p.add_argument("--engine", choices=("local", "ray"), default="local")
-    p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster (default: a local Ray)")
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster address (implies --engine ray; default: a local Ray instance)",
+    )
     p.add_argument("--model", help="an emotion model .onnx (default: the bundled model)")
     p.add_argument("--face-finder", help="face finder passed to EmotionDetector")
     again = p.add_mutually_exclusive_group()

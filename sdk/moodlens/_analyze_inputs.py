@@ -9,7 +9,6 @@ exactly the frames the whole video would, whatever the split.
 from __future__ import annotations
 
 import glob
-import json
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -248,7 +247,3 @@ def plan_tasks(
         )
         for i in range(n)
     ]
-
-
-def options_json(options: AnalyzeOptions) -> str:
-    return json.dumps(options.record(), sort_keys=True)

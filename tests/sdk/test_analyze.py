@@ -162,6 +162,14 @@ def test_bad_options_are_refused(kwargs, message):
         AnalyzeOptions(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("face_finder", "expected"),
+    [(None, {"model": None}), ("haar", {"model": None, "face_finder": "haar"})],
+)
+def test_face_finder_is_passed_to_the_detector_only_when_given(face_finder, expected):
+    assert AnalyzeOptions(face_finder=face_finder).detector_kwargs() == expected
+
+
 # -- inputs ---------------------------------------------------------------------------------
 def test_inputs_expand_folders_recursively_and_globs(media):
     found = {Path(s.path).name: s.kind for s in expand_inputs([media])}
