@@ -1,25 +1,208 @@
-"""Face finding with OpenCV's frontal Haar cascade (Viola-Jones), thread-safe.
+"""The face-finder seam: what every face finder returns, its options, and face crops.
 
-``cv2.CascadeClassifier`` is not safe to share between threads, so each thread
-gets its own (loading one takes a few milliseconds).
+Two finders implement :class:`FaceFinder`: the ONNX BlazeFace detector
+(``_finder_blazeface``, the default) and OpenCV's Haar cascade (``_finder_haar``,
+Viola-Jones). Both take the decoded frame (HxWx3 BGR or HxW gray uint8), report face
+boxes in pixels of that frame, and map their own boxes onto one canonical face box, the
+Haar cascade's box on FER2013-framed faces, which the emotion model's ``crop_margin``
+is measured against (:class:`Framing`).
 """
 
 from __future__ import annotations
 
-import threading
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
-from ._errors import FaceDetectorError
+from ._errors import InvalidImageError, OptionsError
+from ._image import ImageLike, load_image, to_gray
 from ._types import Box
 
-# alt2 over default: same recall on FER2013 faces, no false positives on non-face images
-# (benchmarks/bench_face_finder.py).
-CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
+__all__ = [
+    "FACE_FINDERS",
+    "FaceFinder",
+    "FaceFinderOptions",
+    "FoundFace",
+    "Framing",
+    "cascade_path",
+    "crop_faces",
+    "eye_roll",
+    "make_face_finder",
+    "to_frame",
+]
+
+#: The names ``EmotionDetector(face_finder=...)`` accepts; "blazeface" is the measured best
+#: BlazeFace variant (benchmarks/results_face_finder.md).
+FACE_FINDERS = ("blazeface", "blazeface-short", "blazeface-full", "haar")
+DEFAULT_FACE_FINDER = "blazeface"
+#: min_face=None: a sixth of the frame's shorter side, clamped to this range (pixels).
+AUTO_MIN_FACE = (40, 160)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFace:
+    """One face a finder found.
+
+    Attributes:
+        box: the canonical face box (x, y, w, h) in pixels of the frame.
+        score: the finder's confidence in [0, 1]; None where it has none (the Haar cascade).
+        keypoints: six (x, y) points in pixels of the frame (right eye, left eye, nose tip,
+            mouth centre, right ear tragion, left ear tragion, as seen in the image from
+            left to right for a frontal face), or None when the finder gives none.
+    """
+
+    box: Box
+    score: float | None = None
+    keypoints: tuple[tuple[float, float], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Framing:
+    """How a finder's own box maps onto the canonical face box.
+
+    canonical centre = box centre + (dx * w, dy * h); canonical size = (sx * w, sy * h).
+    The identity (the Haar cascade's) is ``Framing()``.
+    """
+
+    dx: float = 0.0
+    dy: float = 0.0
+    sx: float = 1.0
+    sy: float = 1.0
+
+    def apply(self, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) x0, y0, x1, y1 boxes of the finder -> canonical boxes, same layout."""
+        w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+        cx = (boxes[:, 0] + boxes[:, 2]) / 2 + self.dx * w
+        cy = (boxes[:, 1] + boxes[:, 3]) / 2 + self.dy * h
+        hw, hh = self.sx * w / 2, self.sy * h / 2
+        return np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1)
+
+    def to_dict(self) -> dict[str, float]:
+        return {"dx": self.dx, "dy": self.dy, "sx": self.sx, "sy": self.sy}
+
+
+@dataclass(frozen=True, slots=True)
+class FaceFinderOptions:
+    """Face-finder settings; each finder reads the fields that concern it.
+
+    Attributes:
+        min_face: smallest face side in pixels of the original image, on every finder;
+            None (the default) for a sixth of the frame's shorter side, clamped to 40-160
+            px (80 px at 640x480: a face at arm's length from a webcam). Time grows with
+            (frame side / min_face) squared: pass a smaller value to find small faces in
+            big frames (e.g. 48 for a crowd in a 12 MP photo) at that cost.
+        search_margin: tracking windows extend a known box by this fraction on each side.
+        score_threshold: BlazeFace: least score of a face; None for the model's own (0.5).
+        align: rotate each crop so the eyes are level, where the finder gives keypoints.
+        scale_factor: Haar: image pyramid step; smaller finds more faces, slower.
+        min_neighbors: Haar: overlapping hits needed to keep a face; higher, fewer false faces.
+        max_side: Haar: frames whose longer side exceeds this are downscaled before the
+            search, never so far that ``min_face`` would fall below the cascade's 20 px.
+
+    Raises:
+        OptionsError: a value out of range (also a ValueError).
+    """
+
+    min_face: int | None = None
+    search_margin: float = 0.5
+    score_threshold: float | None = None
+    align: bool = True
+    scale_factor: float = 1.1
+    min_neighbors: int = 4
+    max_side: int = 480
+
+    def __post_init__(self) -> None:
+        if self.min_face is not None and (
+            not isinstance(self.min_face, int) or isinstance(self.min_face, bool)
+        ):
+            raise OptionsError(
+                f"min_face must be an integer number of pixels or None, got {self.min_face!r}"
+            )
+        if not self.scale_factor > 1.0:
+            raise OptionsError(f"scale_factor must be > 1.0, got {self.scale_factor}")
+        if self.min_neighbors < 0 or (self.min_face or 8) < 8 or self.max_side < 64:
+            raise OptionsError(
+                "min_neighbors must be >= 0, min_face >= 8 (or None) and max_side >= 64; got "
+                f"{self.min_neighbors}, {self.min_face}, {self.max_side}"
+            )
+        if not self.search_margin >= 0:
+            raise OptionsError(f"search_margin must be >= 0, got {self.search_margin}")
+        if self.score_threshold is not None and not 0.0 < self.score_threshold < 1.0:
+            raise OptionsError(
+                f"score_threshold must lie strictly between 0 and 1 (or be None for the "
+                f"model's own), got {self.score_threshold}"
+            )
+
+    def resolved_min_face(self, width: int, height: int) -> int:
+        """``min_face`` for a frame of this size (the default rule when it is None)."""
+        if self.min_face is not None:
+            return self.min_face
+        return int(min(max(min(width, height) / 6, AUTO_MIN_FACE[0]), AUTO_MIN_FACE[1]))
+
+
+@runtime_checkable
+class FaceFinder(Protocol):
+    """What a face finder does; pass any object like this as ``face_finder``.
+
+    Both methods take the decoded frame, HxWx3 BGR or HxW gray uint8, and return faces
+    largest first, boxes clipped to the frame, in the canonical framing.
+    """
+
+    options: FaceFinderOptions
+
+    def find(self, frame: np.ndarray) -> list[FoundFace]:
+        """All faces of at least ``options.min_face`` pixels in the frame."""
+        ...
+
+    def find_near(self, frame: np.ndarray, near: Sequence[Box]) -> list[FoundFace]:
+        """Faces in windows around known boxes only: the cheap path for tracking."""
+        ...
+
+
+def make_face_finder(
+    face_finder: str | FaceFinder | None,
+    options: FaceFinderOptions | None = None,
+    *,
+    providers: Sequence[Any] | None = None,
+) -> FaceFinder:
+    """A finder by name ("blazeface", "blazeface-short", "blazeface-full", "haar") or as given.
+
+    Raises:
+        OptionsError: an unknown name, or options given with a finder instance.
+        FaceDetectorError: the finder cannot be created (no cascade, unreadable model).
+    """
+    if face_finder is None:
+        face_finder = DEFAULT_FACE_FINDER
+    if not isinstance(face_finder, str):
+        if not isinstance(face_finder, FaceFinder):
+            raise OptionsError(
+                f"face_finder must be one of {', '.join(FACE_FINDERS)} or an object with "
+                f"find() and find_near() (a FaceFinder); got {type(face_finder).__name__}"
+            )
+        if options is not None:
+            raise OptionsError(
+                "face_options applies to the built-in finders; configure your own "
+                "FaceFinder instance directly instead."
+            )
+        return face_finder
+    name = face_finder.strip().lower()
+    if name == "haar":
+        from ._finder_haar import HaarFaceFinder
+
+        return HaarFaceFinder(options)
+    if name in ("blazeface", "blazeface-short", "blazeface-full"):
+        from ._finder_blazeface import DEFAULT_VARIANT, BlazeFaceFinder
+
+        variant = DEFAULT_VARIANT if name == "blazeface" else name.split("-")[1]
+        return BlazeFaceFinder(variant, options, providers=providers)
+    raise OptionsError(
+        f"unknown face_finder {face_finder!r}; expected one of {', '.join(FACE_FINDERS)}"
+    )
 
 
 def cascade_path() -> Path:
@@ -28,168 +211,168 @@ def cascade_path() -> Path:
     Raises:
         FaceDetectorError: the installed OpenCV has no cascades (OpenCV 5 wheels).
     """
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    if (
-        not hasattr(cv2, "CascadeClassifier")
-        or not folder
-        or not (Path(folder) / CASCADE_FILE).is_file()
-    ):
-        raise FaceDetectorError(
-            f"the installed OpenCV {cv2.__version__} has no Haar cascade face detector "
-            "(OpenCV 5 wheels dropped cv2.CascadeClassifier and the cascade files). "
-            "Install OpenCV 4: pip install 'opencv-python-headless>=4.8,<5' "
-            "(and uninstall other opencv-python packages first)."
-        )
-    return Path(folder) / CASCADE_FILE
+    from ._finder_haar import cascade_path as path
+
+    return path()
 
 
-@dataclass(frozen=True, slots=True)
-class FaceFinderOptions:
-    """Haar-cascade settings.
+def to_frame(image: ImageLike, *, rgb: bool = False) -> np.ndarray:
+    """Validates an image and returns the decoded frame: HxWx3 BGR or HxW gray uint8.
 
-    Attributes:
-        scale_factor: image pyramid step; smaller finds more faces, slower.
-        min_neighbors: overlapping hits needed to keep a face; higher, fewer false faces.
-        min_face: smallest face side in pixels of the original image.
-        max_side: frames larger than this (longer side) are downscaled for detection.
-        search_margin: tracking windows extend a known box by this fraction on each side.
-    """
-
-    scale_factor: float = 1.1
-    min_neighbors: int = 4
-    min_face: int = 32
-    max_side: int = 480
-    search_margin: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not self.scale_factor > 1.0:
-            raise ValueError(f"scale_factor must be > 1.0, got {self.scale_factor}")
-        if self.min_neighbors < 0 or self.min_face < 8 or self.max_side < 64:
-            raise ValueError(
-                "min_neighbors must be >= 0, min_face >= 8 and max_side >= 64; got "
-                f"{self.min_neighbors}, {self.min_face}, {self.max_side}"
-            )
-        if self.search_margin < 0:
-            raise ValueError(f"search_margin must be >= 0, got {self.search_margin}")
-
-
-class FaceFinder:
-    """Finds frontal faces in gray images; one instance may be shared by threads.
+    Colour stays colour (for finders that use it); alpha is dropped; RGB becomes BGR.
 
     Raises:
-        FaceDetectorError: at creation, when OpenCV has no usable cascade.
+        InvalidImageError: what was wrong and what to pass instead.
     """
-
-    def __init__(self, options: FaceFinderOptions | None = None) -> None:
-        self.options = options or FaceFinderOptions()
-        self._path = str(cascade_path())
-        self._local = threading.local()
-        self._classifier()  # fail at creation, not on the first frame
-
-    def _classifier(self) -> cv2.CascadeClassifier:
-        classifier = getattr(self._local, "classifier", None)
-        if classifier is None:
-            classifier = cv2.CascadeClassifier(self._path)
-            if classifier.empty():
-                raise FaceDetectorError(
-                    f"OpenCV could not load the cascade {self._path}; "
-                    "reinstall opencv-python-headless 4.x."
-                )
-            self._local.classifier = classifier
-        return classifier
-
-    def _run(self, gray: np.ndarray, min_side: float, max_side: float | None = None) -> np.ndarray:
-        opts = self.options
-        min_px = max(20, int(min_side))
-        max_px = int(max_side) if max_side else 0  # 0: no upper bound
-        found = self._classifier().detectMultiScale(
-            gray,
-            scaleFactor=opts.scale_factor,
-            minNeighbors=opts.min_neighbors,
-            minSize=(min_px, min_px),
-            maxSize=(max_px, max_px),
-        )
-        return np.asarray(found, dtype=np.float64).reshape(-1, 4)
-
-    def find(self, gray: np.ndarray) -> list[Box]:
-        """All faces in an HxW uint8 image, largest first."""
-        h, w = gray.shape
-        scale = min(1.0, self.options.max_side / max(h, w))
-        small = (
-            gray
-            if scale == 1.0
-            else cv2.resize(
-                gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-            )
-        )
-        found = self._run(small, self.options.min_face * scale) / scale
-        return _sorted_boxes(found, w, h)
-
-    def find_near(self, gray: np.ndarray, near: Sequence[Box]) -> list[Box]:
-        """Faces in windows around known boxes only: the cheap path for tracking."""
-        h, w = gray.shape
-        found: list[np.ndarray] = []
-        for box in near:
-            pad_x, pad_y = box.w * self.options.search_margin, box.h * self.options.search_margin
-            x0, y0 = max(0, int(box.x - pad_x)), max(0, int(box.y - pad_y))
-            x1, y1 = min(w, int(box.x + box.w + pad_x)), min(h, int(box.y + box.h + pad_y))
-            if x1 - x0 < 24 or y1 - y0 < 24:
-                continue
-            window = gray[y0:y1, x0:x1]
-            # Shrink big windows so the face is ~80 px: the cascade needs no more.
-            scale = min(1.0, 80.0 / max(box.w, box.h))
-            if scale < 1.0:
-                window = cv2.resize(
-                    window,
-                    (max(24, round((x1 - x0) * scale)), max(24, round((y1 - y0) * scale))),
-                    interpolation=cv2.INTER_AREA,
-                )
-            side = max(box.w, box.h) * scale
-            hits = self._run(window, side / 1.5, side * 1.5) / scale
-            hits[:, 0] += x0
-            hits[:, 1] += y0
-            found.append(hits)
-        boxes = _sorted_boxes(np.concatenate(found) if found else np.zeros((0, 4)), w, h)
-        return _suppress(boxes)
+    array, decoded = load_image(image)
+    if decoded and array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    if (
+        isinstance(array, np.ndarray)
+        and array.dtype == np.uint8
+        and array.ndim == 3
+        and array.shape[2] in (3, 4)
+        and array.size
+    ):
+        swap = rgb and not decoded
+        if array.shape[2] == 4:
+            return cv2.cvtColor(array, cv2.COLOR_RGBA2BGR if swap else cv2.COLOR_BGRA2BGR)
+        if swap:
+            return cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+        return np.ascontiguousarray(array)
+    return to_gray(array, rgb=rgb and not decoded)
 
 
-def _sorted_boxes(found: np.ndarray, w: int, h: int) -> list[Box]:
-    boxes = []
-    for x, y, bw, bh in found:
-        x0, y0 = max(0, round(x)), max(0, round(y))
-        x1, y1 = min(w, round(x + bw)), min(h, round(y + bh))
-        if x1 > x0 and y1 > y0:
-            boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
-    return sorted(boxes, key=lambda b: -b.area)
+def as_gray(frame: np.ndarray) -> np.ndarray:
+    """The gray view of a decoded frame (HxW stays as is)."""
+    return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def _suppress(boxes: list[Box], threshold: float = 0.3) -> list[Box]:
-    """Drops boxes overlapping a larger kept one (windows of near faces can overlap)."""
-    kept: list[Box] = []
-    for box in boxes:
-        if all(box.iou(k) < threshold for k in kept):
-            kept.append(box)
+def boxes_to_faces(
+    boxes: np.ndarray,
+    scores: np.ndarray | None,
+    keypoints: np.ndarray | None,
+    shape: tuple[int, ...],
+    min_face: float = 0.0,
+) -> list[FoundFace]:
+    """(N, 4) x0, y0, x1, y1 float boxes -> FoundFace list clipped to the frame, largest first.
+
+    Boxes whose canonical side (the mean of width and height, before clipping) is below
+    ``min_face`` are dropped.
+    """
+    h, w = shape[:2]
+    faces = []
+    for i, (x0, y0, x1, y1) in enumerate(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)):
+        if (x1 - x0 + y1 - y0) / 2 < min_face:
+            continue
+        ix0, iy0 = max(0, round(x0)), max(0, round(y0))
+        ix1, iy1 = min(w, round(x1)), min(h, round(y1))
+        if ix1 <= ix0 or iy1 <= iy0:
+            continue
+        kps = None
+        if keypoints is not None:
+            kps = tuple((float(x), float(y)) for x, y in keypoints[i])
+        score = None if scores is None else float(scores[i])
+        faces.append(FoundFace(Box(ix0, iy0, ix1 - ix0, iy1 - iy0), score, kps))
+    return sorted(faces, key=lambda f: -f.box.area)
+
+
+def suppress(faces: list[FoundFace], threshold: float = 0.3) -> list[FoundFace]:
+    """Drops faces overlapping a larger kept one (windows of near faces can overlap)."""
+    kept: list[FoundFace] = []
+    for face in faces:
+        if all(face.box.iou(k.box) < threshold for k in kept):
+            kept.append(face)
     return kept
 
 
+def eye_roll(keypoints: Sequence[Sequence[float]] | None) -> float:
+    """Roll of a face in degrees from its two eye keypoints (0 when level or unknown).
+
+    Positive when the eye on the image's right is lower (y grows downwards), i.e. the face
+    is turned clockwise as seen in the image.
+    """
+    if keypoints is None or len(keypoints) < 2:
+        return 0.0
+    (x0, y0), (x1, y1) = keypoints[0], keypoints[1]
+    if x1 < x0:
+        x0, y0, x1, y1 = x1, y1, x0, y0
+    if x1 == x0 and y1 == y0:
+        return 0.0
+    return math.degrees(math.atan2(y1 - y0, x1 - x0))
+
+
 def crop_faces(
-    gray: np.ndarray, boxes: Sequence[Box], size: tuple[int, int], margin: float
+    gray: np.ndarray,
+    boxes: Sequence[Box],
+    size: tuple[int, int],
+    margin: float,
+    rolls: Sequence[float] | None = None,
 ) -> np.ndarray:
     """Crops each box plus ``margin`` per side, resized to ``size`` (h, w): (N, h, w) uint8.
 
-    Parts of a widened box outside the image are filled by replicating the border.
+    Parts of a widened box outside the image are filled by replicating the border. With
+    ``rolls`` (degrees, as from ``eye_roll``), each crop is rotated about the box centre by
+    its roll first, so the eyes come out level.
+
+    Raises:
+        InvalidImageError: a box lies outside the image.
     """
     out = np.empty((len(boxes), size[0], size[1]), dtype=np.uint8)
     h, w = gray.shape
     for i, box in enumerate(boxes):
+        roll = rolls[i] if rolls is not None else 0.0
+        if abs(roll) >= 1.0:
+            out[i] = _rotated_crop(gray, box, size, margin, roll)
+            continue
         mx, my = round(box.w * margin), round(box.h * margin)
         x0, y0, x1, y1 = box.x - mx, box.y - my, box.x + box.w + mx, box.y + box.h + my
         crop = gray[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
         if crop.size == 0:
-            raise ValueError(f"box {tuple(box)} lies outside the {w}x{h} image")
+            raise InvalidImageError(f"box {tuple(box)} lies outside the {w}x{h} image")
         pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
         if any(pads):
             crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
         interp = cv2.INTER_AREA if crop.shape[0] > size[0] else cv2.INTER_LINEAR
         out[i] = cv2.resize(crop, (size[1], size[0]), interpolation=interp)
     return out
+
+
+def _rotated_crop(
+    gray: np.ndarray, box: Box, size: tuple[int, int], margin: float, roll: float
+) -> np.ndarray:
+    """The box plus margin, rotated by ``-roll`` about its centre, at ``size``."""
+    h, w = gray.shape
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    half_w, half_h = box.w * (0.5 + margin), box.h * (0.5 + margin)
+    reach = math.ceil(math.hypot(half_w, half_h)) + 2
+    x0, y0, x1, y1 = round(cx) - reach, round(cy) - reach, round(cx) + reach, round(cy) + reach
+    crop = gray[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
+    if crop.size == 0:
+        raise InvalidImageError(f"box {tuple(box)} lies outside the {w}x{h} image")
+    pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
+    if any(pads):
+        crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
+    ccx, ccy = cx - x0, cy - y0
+    # Shrink big crops first (area averaging), so the warp only rotates and scales ~1-2x.
+    shrink = min(1.0, 2.0 * size[1] / (2 * half_w))
+    if shrink < 1.0:
+        crop = cv2.resize(crop, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+        ccx, ccy, half_w, half_h = ccx * shrink, ccy * shrink, half_w * shrink, half_h * shrink
+    # Output pixel (u, v) samples the crop at centre + R(roll) @ (scaled offset from middle).
+    sx, sy = 2 * half_w / size[1], 2 * half_h / size[0]
+    c, s = math.cos(math.radians(roll)), math.sin(math.radians(roll))
+    ou, ov = (size[1] - 1) / 2, (size[0] - 1) / 2
+    m = np.array(
+        [
+            [c * sx, -s * sy, ccx - 0.5 - (c * sx * ou - s * sy * ov)],
+            [s * sx, c * sy, ccy - 0.5 - (s * sx * ou + c * sy * ov)],
+        ]
+    )
+    return cv2.warpAffine(
+        crop,
+        m,
+        (size[1], size[0]),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )

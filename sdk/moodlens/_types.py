@@ -97,12 +97,19 @@ class Face:
         scores: probability of each Emotion, full precision, summing to 1.
         emotion: the highest-scoring Emotion.
         confidence: the winning score.
+        score: the face finder's confidence that this is a face, in [0, 1]; None when the
+            finder gives none (the Haar cascade) or the box was passed in.
+        keypoints: six (x, y) points in pixels of the input image from the face finder
+            (eye, eye, nose tip, mouth, ear tragion, ear tragion, the eyes left to right
+            in the image for a frontal face); None when the finder gives none.
     """
 
     box: Box
     scores: Mapping[Emotion, float]
     emotion: Emotion = field(init=False)
     confidence: float = field(init=False)
+    score: float | None = None
+    keypoints: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -119,14 +126,30 @@ class Face:
         emotion, confidence = _top(scores)
         object.__setattr__(self, "emotion", emotion)
         object.__setattr__(self, "confidence", confidence)
+        if self.score is not None:
+            score = float(self.score)
+            if not 0.0 <= score <= 1.0:
+                raise ValueError(f"Face.score must be in [0, 1] or None, got {self.score!r}")
+            object.__setattr__(self, "score", score)
+        if self.keypoints is not None:
+            try:
+                points = tuple((float(x), float(y)) for x, y in self.keypoints)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Face.keypoints must be (x, y) pairs or None, got {self.keypoints!r}"
+                ) from None
+            object.__setattr__(self, "keypoints", points)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: box as a list, emotion as its value, scores by emotion value."""
+        """JSON-ready: box as a list, emotion as its value, scores by emotion value; the
+        finder's score and keypoints (lists of [x, y]) or None."""
         return {
             "box": list(self.box),
             "emotion": self.emotion.value,
             "confidence": self.confidence,
             "scores": {e.value: s for e, s in self.scores.items()},
+            "score": self.score,
+            "keypoints": [list(p) for p in self.keypoints] if self.keypoints else None,
         }
 
 

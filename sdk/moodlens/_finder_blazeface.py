@@ -1,0 +1,358 @@
+"""Face finding with MediaPipe's BlazeFace detectors, converted to ONNX, on ONNX Runtime.
+
+The ``.onnx`` files describe themselves (``moodlens.*`` metadata written by
+``moodlens-export-blazeface``): input size, anchor layout, score and overlap thresholds,
+the smallest face the model finds reliably, and the mapping of its box onto the
+canonical face box. Anchors, decoding, weighted NMS and keypoints are numpy
+(``_anchors``); TensorFlow is never needed.
+
+Small faces in big frames: the graph is fully convolutional, so it runs on a canvas of
+any size (sides multiples of 16) with a matching grid of anchors, which is a sliding
+window over the frame at no extra cost and without tile seams. A pyramid of canvases:
+the frame scaled so a face of ``min_face`` pixels appears at the model's smallest
+reliable size, then each level half the last, down to the whole frame letterboxed into
+the model's own input. All candidates go through one weighted NMS in frame pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ._anchors import decode, ssd_anchors, weighted_nms
+from ._errors import FaceDetectorError
+from ._faces import FaceFinderOptions, FoundFace, Framing, boxes_to_faces
+from ._types import Box
+
+__all__ = ["DEFAULT_VARIANT", "BlazeFaceFinder", "DetectorInfo", "blazeface_model_path"]
+
+#: The variant "blazeface" means (benchmarks/results_face_finder.md).
+DEFAULT_VARIANT = "short"
+MODEL_FILES = {"short": "face_blazeface_short.onnx", "full": "face_blazeface_full.onnx"}
+#: Metadata every face-detector file carries (JSON values).
+METADATA_KEYS: Mapping[str, str] = {
+    "moodlens.kind": '"face_detector"',
+    "moodlens.input_size": "side of the square RGB input in pixels",
+    "moodlens.anchors": '{"strides": [...], "interpolated_scale_aspect_ratio": r}',
+    "moodlens.score_threshold": "least sigmoid score of a face",
+    "moodlens.iou_threshold": "overlap above which weighted NMS merges candidates",
+    "moodlens.min_face_input": "smallest face side (pixels of the input) found reliably",
+    "moodlens.max_face_input": "largest face side (pixels of the input) found reliably",
+    "moodlens.framing": '{"dx", "dy", "sx", "sy"}: the box-to-canonical-face mapping',
+}
+
+
+def blazeface_model_path(variant: str) -> Path:
+    """The bundled BlazeFace ONNX file of a variant ("short" or "full")."""
+    return Path(str(resources.files("moodlens.models").joinpath(MODEL_FILES[variant])))
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorInfo:
+    """What a face-detector file says about itself."""
+
+    input_size: int
+    strides: tuple[int, ...]
+    interpolated_scale_aspect_ratio: float
+    score_threshold: float
+    iou_threshold: float
+    min_face_input: float
+    max_face_input: float
+    framing: Framing
+    metadata: Mapping[str, str]
+
+    @classmethod
+    def parse(cls, meta: Mapping[str, str], where: str) -> DetectorInfo:
+        """Raises FaceDetectorError when the metadata is missing or malformed."""
+        missing = [k for k in METADATA_KEYS if k not in meta]
+        if missing or meta.get("moodlens.kind") != '"face_detector"':
+            needed = "; ".join(f"{k}: {METADATA_KEYS[k]}" for k in missing) or "moodlens.kind"
+            raise FaceDetectorError(
+                f"{where} is not a moodlens face detector: its metadata lacks {needed}. "
+                "Export it with moodlens-export-blazeface."
+            )
+        try:
+            anchors = json.loads(meta["moodlens.anchors"])
+            return cls(
+                input_size=int(json.loads(meta["moodlens.input_size"])),
+                strides=tuple(int(s) for s in anchors["strides"]),
+                interpolated_scale_aspect_ratio=float(anchors["interpolated_scale_aspect_ratio"]),
+                score_threshold=float(json.loads(meta["moodlens.score_threshold"])),
+                iou_threshold=float(json.loads(meta["moodlens.iou_threshold"])),
+                min_face_input=float(json.loads(meta["moodlens.min_face_input"])),
+                max_face_input=float(json.loads(meta["moodlens.max_face_input"])),
+                framing=Framing(**json.loads(meta["moodlens.framing"])),
+                metadata=dict(meta),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FaceDetectorError(f"{where}: malformed moodlens metadata ({exc}).") from None
+
+
+class BlazeFaceFinder:
+    """BlazeFace on ONNX Runtime; one instance may be shared by threads.
+
+    Args:
+        variant: "short" (128 px input, trained on faces near the camera) or "full"
+            (192 px, faces up to ~5 m); tracking windows always use the short-range model,
+            in which the face fills the window (with ``model_path``, that file serves both).
+        options: ``min_face`` (pixels of the frame), ``score_threshold``, ``search_margin``.
+        providers: ONNX Runtime execution providers (default CPU).
+        threads: ONNX Runtime intra-op threads (default 1: the model is tiny).
+        model_path: a face-detector .onnx file instead of the bundled one of ``variant``.
+        framing: overrides the file's box-to-face mapping (measurement tools use identity).
+
+    Raises:
+        FaceDetectorError: a model file missing, unreadable or without moodlens metadata.
+    """
+
+    name = "blazeface"
+
+    def __init__(
+        self,
+        variant: str = DEFAULT_VARIANT,
+        options: FaceFinderOptions | None = None,
+        *,
+        providers: Sequence[Any] | None = None,
+        threads: int = 1,
+        model_path: str | Path | None = None,
+        framing: Framing | None = None,
+    ) -> None:
+        if variant not in MODEL_FILES:
+            raise FaceDetectorError(
+                f"unknown BlazeFace variant {variant!r}; use 'short' or 'full'."
+            )
+        self.options = options or FaceFinderOptions()
+        self.variant = variant
+        self._main = _Model(
+            Path(model_path) if model_path else blazeface_model_path(variant), providers, threads
+        )
+        self._near = (
+            self._main
+            if variant == "short" or model_path is not None
+            else _Model(blazeface_model_path("short"), providers, threads)
+        )
+        self.framing = framing if framing is not None else self._main.info.framing
+        self._near_framing = framing if framing is not None else self._near.info.framing
+
+    @property
+    def info(self) -> DetectorInfo:
+        return self._main.info
+
+    # -- the work ----------------------------------------------------------------------------
+    def find(self, frame: np.ndarray) -> list[FoundFace]:
+        """All faces of at least ``min_face`` pixels in a decoded frame, largest first."""
+        h, w = frame.shape[:2]
+        region = (0.0, 0.0, float(w), float(h))
+        info = self._main.info
+        scales = self.scales(w, h)
+        # Each level keeps the faces in the model's reliable range of sizes (with some
+        # slack); the finest keeps smaller ones (min_face filters them), the coarsest
+        # bigger ones: a face the coarse level sees at 16 px has a poor box.
+        passes = []
+        for i, scale in enumerate(scales):
+            lo = 0.0 if i == 0 else 0.8 * info.min_face_input
+            hi = math.inf if i == len(scales) - 1 else 1.25 * info.max_face_input
+            passes.append((region, scale, lo, hi))
+        min_face = self.options.resolved_min_face(w, h)
+        return self._search(frame, self._main, passes, self.framing, min_face)
+
+    def find_near(self, frame: np.ndarray, near: Sequence[Box]) -> list[FoundFace]:
+        """Faces in a square window around each known box, searched by the short-range model."""
+        side_in = self._near.info.input_size
+        passes = []
+        for box in near:
+            side = max(box.w, box.h) * (1 + 2 * self.options.search_margin)
+            cx, cy = box.x + box.w / 2, box.y + box.h / 2
+            passes.append(
+                ((cx - side / 2, cy - side / 2, side, side), side_in / side, 0.0, math.inf)
+            )
+        if not passes:
+            return []
+        h, w = frame.shape[:2]
+        found = self._search(
+            frame, self._near, passes, self._near_framing, self.options.resolved_min_face(w, h)
+        )
+        # A face in a window is the tracked face only if it is about its size.
+        biggest = max(max(b.w, b.h) for b in near)
+        return [f for f in found if max(f.box.w, f.box.h) <= 2.0 * biggest]
+
+    def scales(self, w: int, h: int) -> list[float]:
+        """The pyramid for a w x h frame: scale factors, finest first.
+
+        The finest brings a face of ``min_face`` pixels to the model's smallest reliable
+        size (upscaling at most 2x); each next level covers the faces the last one could
+        not (the model's reliable range of sizes); the last fits the frame into the input.
+        """
+        info = self._main.info
+        fit = info.input_size / max(w, h)
+        scale = min(2.0, info.min_face_input / self.options.resolved_min_face(w, h))
+        step = max(1.5, info.max_face_input / info.min_face_input)
+        out = []
+        while scale > fit:
+            out.append(scale)
+            scale /= step
+        out.append(fit)
+        return out
+
+    def _search(
+        self,
+        frame: np.ndarray,
+        model: _Model,
+        passes: Sequence[tuple[tuple[float, float, float, float], float, float, float]],
+        framing: Framing,
+        min_face: float,
+    ) -> list[FoundFace]:
+        info = model.info
+        threshold = self.options.score_threshold or info.score_threshold
+        boxes, kps, scores = [], [], []
+        for region, scale, lo, hi in passes:
+            b, k, s = model.candidates(frame, region, scale, threshold, (lo, hi))
+            boxes.append(b)
+            kps.append(k)
+            scores.append(s)
+        b, k, s = weighted_nms(
+            np.concatenate(boxes),
+            np.concatenate(kps),
+            np.concatenate(scores),
+            score_threshold=threshold,
+            iou_threshold=info.iou_threshold,
+        )
+        return boxes_to_faces(framing.apply(b), s, k, frame.shape, min_face)
+
+
+class _Model:
+    """One BlazeFace ONNX session, its metadata and anchors (per canvas size)."""
+
+    def __init__(self, path: Path, providers: Sequence[Any] | None, threads: int) -> None:
+        import onnxruntime as ort
+
+        if not path.is_file():
+            raise FaceDetectorError(
+                f"face detector {path} does not exist; reinstall moodlens, or pass the path "
+                "of a file made by moodlens-export-blazeface."
+            )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(path),
+                sess_options=options,
+                providers=list(providers or ["CPUExecutionProvider"]),
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise FaceDetectorError(f"{path} could not be loaded by ONNX Runtime: {exc}") from exc
+        self.info = DetectorInfo.parse(self.session.get_modelmeta().custom_metadata_map, str(path))
+        self.input = self.session.get_inputs()[0].name
+        shape = self.session.get_inputs()[0].shape
+        side = self.info.input_size
+        if (
+            len(shape) != 4
+            or shape[3] != 3
+            or any(d not in (side, None) and isinstance(d, int) for d in shape[1:3])
+        ):
+            raise FaceDetectorError(
+                f"{path}: input shape {shape}; expected [batch, {side}, {side}, 3] (or "
+                "dynamic height and width) as its metadata says."
+            )
+        self.dynamic = not all(isinstance(d, int) for d in shape[1:3])
+        # Canvas sides: multiples of the deepest feature map's stride (the full-range
+        # model adds upsampled maps to finer ones, so its sides must divide by 32).
+        self.align = int(self.info.metadata.get("moodlens.canvas_multiple", "32"))
+        self._anchors: dict[tuple[int, int], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def anchors(self, width: int, height: int) -> np.ndarray:
+        key = (width, height)
+        found = self._anchors.get(key)
+        if found is None:
+            found = ssd_anchors(
+                width,
+                height,
+                self.info.strides,
+                interpolated_scale_aspect_ratio=self.info.interpolated_scale_aspect_ratio,
+            )
+            with self._lock:
+                if len(self._anchors) > 32:  # frame sizes seldom vary; keep it bounded
+                    self._anchors.clear()
+                self._anchors[key] = found
+        return found
+
+    def tensor(
+        self, frame: np.ndarray, region: tuple[float, float, float, float], scale: float
+    ) -> tuple[np.ndarray, float, float, float, float]:
+        """The region of the frame scaled by ``scale`` on a canvas at the top left:
+        (1, H, W, 3) RGB in [-1, 1], and the mapping back (sx, sy, x0, y0):
+        frame_x = canvas_x / sx + x0. The canvas is at least the model's input size and
+        its sides are multiples of the largest stride; on a fixed-size model, the region
+        is letterboxed into the input."""
+        side = self.info.input_size
+        h, w = frame.shape[:2]
+        x, y, rw, rh = region
+        if not self.dynamic:
+            scale = min(scale, side / max(rw, rh))
+        # Whole pixels of the frame inside the region (so the offsets are never negative).
+        x0, y0 = max(0, math.ceil(x)), max(0, math.ceil(y))
+        x1, y1 = max(x0 + 1, min(w, math.floor(x + rw))), max(y0 + 1, min(h, math.floor(y + rh)))
+        if x0 >= w or y0 >= h:  # a region outside the frame: nothing to see
+            x0, y0, x1, y1 = min(x0, w - 1), min(y0, h - 1), min(x0, w - 1) + 1, min(y0, h - 1) + 1
+        ox, oy = round((x0 - x) * scale), round((y0 - y) * scale)
+        out_w = max(1, round((x1 - x0) * scale))
+        out_h = max(1, round((y1 - y0) * scale))
+        cw = max(side, math.ceil((ox + out_w) / self.align) * self.align)
+        ch = max(side, math.ceil((oy + out_h) / self.align) * self.align)
+        if not self.dynamic:
+            cw = ch = side
+            out_w, out_h = min(out_w, side - ox), min(out_h, side - oy)
+        canvas = np.zeros((ch, cw, 3), dtype=np.uint8)
+        part = frame[y0:y1, x0:x1]
+        interp = cv2.INTER_AREA if out_w < (x1 - x0) else cv2.INTER_LINEAR
+        small = cv2.resize(part, (out_w, out_h), interpolation=interp)
+        code = cv2.COLOR_GRAY2RGB if small.ndim == 2 else cv2.COLOR_BGR2RGB
+        canvas[oy : oy + out_h, ox : ox + out_w] = cv2.cvtColor(small, code)
+        sx, sy = out_w / (x1 - x0), out_h / (y1 - y0)
+        tensor = canvas.astype(np.float32)
+        tensor *= 1.0 / 127.5
+        tensor -= 1.0
+        return tensor[None], sx, sy, x0 - ox / sx, y0 - oy / sy
+
+    def raw(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's raw outputs for one input tensor: (N, 16) regressors, (N,) logits."""
+        out = self.session.run(None, {self.input: tensor})
+        regressors, logits = (out[0], out[1]) if out[0].shape[-1] == 16 else (out[1], out[0])
+        return regressors.reshape(-1, 16), logits.reshape(-1)
+
+    def candidates(
+        self,
+        frame: np.ndarray,
+        region: tuple[float, float, float, float],
+        scale: float,
+        threshold: float,
+        sizes: tuple[float, float] = (0.0, math.inf),
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Decoded candidates above ``threshold`` in frame pixels: boxes, keypoints, scores.
+
+        ``sizes``: the range of box sides (pixels of the canvas) kept.
+        """
+        tensor, sx, sy, ox, oy = self.tensor(frame, region, scale)
+        regressors, logits = self.raw(tensor)
+        anchors = self.anchors(tensor.shape[2], tensor.shape[1])
+        keep = logits > math.log(threshold / (1 - threshold))  # before decoding everything
+        side = np.sqrt(np.abs(regressors[:, 2] * regressors[:, 3]))
+        keep &= (side >= sizes[0]) & (side <= sizes[1])
+        boxes, kps, scores = decode(regressors[keep], logits[keep], anchors[keep])
+        boxes[:, [0, 2]] = boxes[:, [0, 2]] / sx + ox
+        boxes[:, [1, 3]] = boxes[:, [1, 3]] / sy + oy
+        kps[..., 0] = kps[..., 0] / sx + ox
+        kps[..., 1] = kps[..., 1] / sy + oy
+        return boxes, kps, scores
