@@ -195,8 +195,9 @@ class PluginManager:
     def stop(self, summary: StreamSummary) -> list[PluginStats]:
         """Queues ``moodlens_stream_stopped`` last and waits for the plugins to finish.
 
-        Readings still pending ``STOP_GRACE`` seconds after the stop are dropped (mood
-        changes and the stop never are), so a slow plugin hears the stop promptly. Waits
+        Pending readings are delivered for ``STOP_GRACE`` seconds more to a plugin that
+        takes them quickly and dropped for a slow one (mood changes and the stop never
+        are), so that a slow plugin hears the stop promptly. Waits
         at most ``stop_timeout`` seconds in all; a plugin still busy then is logged and
         left to finish on its (daemon) thread. Safe to call twice: a stop that was
         interrupted (Ctrl-C while waiting) completes on the next call, and no plugin hears

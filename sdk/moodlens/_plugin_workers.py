@@ -4,11 +4,12 @@ A slow plugin never stalls the frame loop or the other plugins: hook calls are
 queued in the plugin's own mailbox and delivered, in order, on its own thread.
 A mailbox holds at most ``queue_size`` readings: when a plugin falls behind, its
 oldest pending reading is dropped (coalesced). Start, mood changes and stop are
-never dropped. At the stop, readings still pending after ``STOP_GRACE`` seconds
-are dropped, so that a slow plugin hears the stop promptly. A plugin whose
-mailbox holds ``max_pending`` undelivered calls has stopped taking its mail (a
-hook that never returns): it is disabled, as a failing one is, so that memory
-stays bounded.
+never dropped. At the stop, pending readings are still delivered for
+``STOP_GRACE`` seconds to a plugin that takes them quickly, and dropped for a slow
+one (its last reading took over ``SLOW_READING``), so that it hears the stop
+promptly. A plugin whose mailbox holds ``max_pending`` undelivered calls has
+stopped taking its mail (a hook that never returns): it is disabled, as a failing
+one is, so that memory stays bounded.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ from ._plugin_discovery import HOOK_NAMES, HOOKIMPL_MARKER, implemented_hooks
 logger = logging.getLogger(__name__)
 
 # Seconds after the stop during which readings still pending are delivered; later ones
-# are dropped. A plugin that keeps up loses none; a slow one stops promptly.
-STOP_GRACE = 0.5
+# are dropped. A plugin that keeps up loses none, even on a loaded machine that leaves
+# its thread waiting for a core a while (0.5 s proved too short there).
+STOP_GRACE = 2.0
+# After the stop, a plugin whose last reading took longer than this (seconds) gets no
+# more readings: it would spend the grace on a few of them and hear the stop late.
+SLOW_READING = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,7 @@ class PluginWorker:
         self.disabled_reason: str | None = None
         self.stop_queued = False
         self._stop_deadline: float | None = None
+        self._last_reading_took = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -126,7 +132,7 @@ class PluginWorker:
 
     def _disable_stalled(self) -> None:
         """The plugin stopped taking its mail: disabled, its mailbox emptied (memory bounded)."""
-        pending = len(self._items)
+        pending = len(self._items) - self._readings  # readings are bounded apart
         self._items.clear()
         self._readings = 0
         self.disabled_reason = (
@@ -155,13 +161,18 @@ class PluginWorker:
                 hook, arg, value = self._items.popleft()
                 if hook == READING:
                     self._readings -= 1
-                    deadline = self._stop_deadline
-                    if deadline is not None and time.monotonic() > deadline:
+                    if self._stop_deadline is not None and (
+                        time.monotonic() > self._stop_deadline
+                        or self._last_reading_took > SLOW_READING
+                    ):
                         self.dropped_at_stop += 1
                         continue
             # A disabled plugin still gets stream_stopped, to release what it holds.
             if hook in self.hooks and (not self.disabled or hook == STOP):
+                started = time.monotonic()
                 self._call(hook, arg, value)
+                if hook == READING:
+                    self._last_reading_took = time.monotonic() - started
             if hook == STOP:
                 self.close_plugin()
                 self.finished = True

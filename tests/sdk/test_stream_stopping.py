@@ -166,8 +166,9 @@ def test_a_slow_plugin_hears_the_stop_promptly_and_before_close_returns():
     (stats,) = stream.stats.plugins
     assert stats.finished and stats.dropped_at_stop > 0
     assert len(slow.of("reading")) + stats.coalesced + stats.dropped_at_stop == n
-    # One reading in hand (2 s) at most, not the 10 s stop_timeout, nor 32 more readings.
-    assert took < 8.0, took
+    # The reading in hand (2 s), no more: not the 10 s stop_timeout, nor 2 s for each of
+    # 32 readings. Loose bound for a loaded machine.
+    assert took < 6.0, took
 
 
 class Stalled(Recorder):
@@ -252,3 +253,37 @@ def test_the_library_installs_no_signal_handler():
     frames = [(coded_frame(i), i / 10) for i in range(3)]
     MoodStream(frames, detector=ScriptedDetector([[]] * 3), plugins=[Recorder()]).run()
     assert {s: signal.getsignal(s) for s in handlers} == handlers
+
+
+class LateStarter(Recorder):
+    """Busy in stream_started until the test lets it go; its readings are quick."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.gate = threading.Event()
+
+    @hookimpl
+    def moodlens_stream_started(self, info):
+        self.gate.wait(60)
+        self._record("started", info)
+
+
+def test_a_plugin_that_takes_readings_quickly_gets_those_pending_at_the_stop():
+    n = 20
+    late = LateStarter("late")
+    script = [[(Box(10, 10, 40, 40), scores("happy", 0.8))]] * n
+    frames = [(coded_frame(i), i / 10) for i in range(n)]
+    stream = MoodStream(frames, detector=ScriptedDetector(script), plugins=[late])
+    iterator = iter(stream)
+    for _ in range(n):  # all n readings now wait in its mailbox
+        next(iterator)
+    closer = threading.Thread(target=stream.close)
+    closer.start()
+    worker = stream._plugins._workers[0]
+    while not worker.stop_queued:  # the stop is queued behind the readings
+        time.sleep(0.001)
+    late.gate.set()
+    closer.join(60)
+    (stats,) = stream.stats.plugins
+    assert len(late.of("reading")) == n and stats.dropped_at_stop == 0 and stats.finished
+    assert late.kinds()[-1] == "stopped"
