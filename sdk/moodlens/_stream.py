@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import MoodlensError, OptionsError
-from ._image import to_gray
+from ._faces import to_frame
 from ._plugin_manager import PluginManager, PluginSpec
 from ._plugin_workers import PluginStats
 from ._smoothing import ScoreSmoother, SteadyMood, as_mapping
@@ -579,9 +579,10 @@ class MoodStream:
         if self._summary is not None:
             raise MoodlensError("this MoodStream has stopped; create a new one to read again.")
         self._start()
-        gray = to_gray(frame.image, rgb=self.options.rgb)
-        boxes = self._find_boxes(gray)
-        faces = self._detector.detect(gray, boxes=boxes) if boxes else []
+        # The decoded frame, colour kept: a finder that needs RGB (BlazeFace) gets it.
+        image = to_frame(frame.image, rgb=self.options.rgb)
+        boxes = self._find_boxes(image)
+        faces = self._detector.detect(image, boxes=boxes) if boxes else []
         if self._first_ts is None:
             self._first_ts = frame.timestamp
         self._last_ts = max(self._last_ts, frame.timestamp)
