@@ -197,7 +197,7 @@ class BlazeFaceFinder:
         scale = min(2.0, info.min_face_input / self.options.resolved_min_face(w, h))
         step = max(1.5, info.max_face_input / info.min_face_input)
         out = []
-        while scale > fit:
+        while scale > 1.3 * fit:  # a level close to the last one would add little
             out.append(scale)
             scale /= step
         out.append(fit)
