@@ -192,21 +192,26 @@ def test_close_from_another_thread_wakes_a_waiting_reader():
 
 
 @pytest.mark.parametrize(
-    ("camera", "message"),
+    ("failure", "message"),
     [
-        (FakeCamera(raise_after=3), "failed while reading: RuntimeError: driver crashed"),
-        (FakeCamera(empty_after=3), "stopped delivering frames"),
+        ({"raise_after": 3}, "failed while reading: RuntimeError: driver crashed"),
+        ({"empty_after": 3}, "stopped delivering frames"),
     ],
     ids=["read raises", "empty reads"],
 )
-def test_a_failing_camera_raises_source_error_on_the_next_read(camera, message):
+def test_a_failing_camera_raises_source_error_on_the_next_read(failure, message):
+    camera = FakeCamera(stepped=True, **failure)
     source = CameraSource.from_capture(camera, description="fake camera")
+    source._grabber.start()
+    frames_iter = iter(source)
     frames = []
+    for _ in range(3):
+        camera.deliver(1)
+        frames.append(next(frames_iter))
+    camera.run_free()  # its next read fails
     with pytest.raises(SourceError, match=message):
-        for frame in source:
-            frames.append(frame)
-            time.sleep(0.01)
-    assert 1 <= len(frames) <= 3
+        next(frames_iter)
+    assert [f.index for f in frames] == [0, 1, 2]  # every good frame came first
     assert camera.released and not source._grabber.running
     source.close()
 
