@@ -97,7 +97,10 @@ class FaceFinderOptions:
             (frame side / min_face) squared: pass a smaller value to find small faces in
             big frames (e.g. 48 for a crowd in a 12 MP photo) at that cost.
         search_margin: tracking windows extend a known box by this fraction on each side.
-        score_threshold: BlazeFace: least score of a face; None for the model's own (0.5).
+        score_threshold: BlazeFace: least score of a face accepted outright; None for the
+            model's own (0.7 for the bundled short-range model, tuned on FER2013 Training).
+        confirm: BlazeFace: also keep faces scoring 0.5 (MediaPipe's threshold) up to
+            ``score_threshold`` when the Haar cascade finds a face in their window.
         align: rotate each crop so the eyes are level, where the finder gives keypoints.
         scale_factor: Haar: image pyramid step; smaller finds more faces, slower.
         min_neighbors: Haar: overlapping hits needed to keep a face; higher, fewer false faces.
@@ -111,6 +114,7 @@ class FaceFinderOptions:
     min_face: int | None = None
     search_margin: float = 0.5
     score_threshold: float | None = None
+    confirm: bool = True
     align: bool = True
     scale_factor: float = 1.1
     min_neighbors: int = 4
