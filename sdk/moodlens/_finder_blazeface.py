@@ -220,8 +220,9 @@ class BlazeFaceFinder:
         """The pyramid for a w x h frame: scale factors, finest first.
 
         The finest brings a face of ``min_face`` pixels to the model's smallest reliable
-        size (never upscaling: smaller faces are then found less reliably); each next level covers the faces the last one could
-        not (the model's reliable range of sizes); the last fits the frame into the input.
+        size (never upscaling: smaller faces are then found less reliably); each next
+        level covers the faces the last one could not (the model's reliable range of
+        sizes); the last fits the frame into the input.
         """
         info = self._main.info
         fit = info.input_size / max(w, h)
