@@ -127,6 +127,19 @@ def _parser(commands: dict[str, EntryPoint]) -> argparse.ArgumentParser:
         type=_positive_int,
         help="ONNX Runtime intra-op threads (default: ONNX Runtime's choice)",
     )
+    d.add_argument(
+        "--face-finder",
+        choices=("blazeface", "blazeface-short", "blazeface-full", "haar"),
+        default="blazeface",
+        help="face finder: BlazeFace on ONNX Runtime, or OpenCV's Haar cascade",
+    )
+    d.add_argument(
+        "--min-face",
+        type=_positive_int,
+        metavar="PX",
+        help="smallest face side in pixels of the image (default: a sixth of its "
+        "shorter side, 40-160 px; smaller finds smaller faces, slower)",
+    )
     for name, ep in commands.items():
         sub.add_parser(name, help=_summary(ep), add_help=False)
     return p
@@ -152,7 +165,14 @@ def _detect(args: argparse.Namespace) -> int:
     results = []
     failed = 0
     try:
-        detector = EmotionDetector(model=args.model, threads=args.threads)
+        from ._faces import FaceFinderOptions
+
+        detector = EmotionDetector(
+            model=args.model,
+            threads=args.threads,
+            face_finder=args.face_finder,
+            face_options=FaceFinderOptions(min_face=args.min_face),
+        )
     except MoodlensError as exc:
         if args.json:  # still one object per input, for whoever parses the output
             failures = [{"image": p, "faces": None, "error": str(exc)} for p in args.images]

@@ -164,6 +164,20 @@ def _watch_parser() -> argparse.ArgumentParser:
         help="ONNX Runtime intra-op threads (default: ONNX Runtime's choice)",
     )
     p.add_argument(
+        "--face-finder",
+        choices=("blazeface", "blazeface-short", "blazeface-full", "haar"),
+        default="blazeface",
+        help="face finder: BlazeFace on ONNX Runtime, or OpenCV's Haar cascade "
+        "(default: blazeface)",
+    )
+    p.add_argument(
+        "--min-face",
+        type=_count,
+        metavar="PX",
+        help="smallest face side in pixels of the frame (default: a sixth of its "
+        "shorter side, 40-160 px)",
+    )
+    p.add_argument(
         "-v", "--verbose", action="store_true", help="log progress details (default: off)"
     )
     return p
@@ -364,7 +378,14 @@ def _watch(args: argparse.Namespace) -> int:
     if args.images:
         source = args.images
     preview = _Preview() if args.show else None
-    detector = EmotionDetector(args.model, threads=args.threads)
+    from ._faces import FaceFinderOptions
+
+    detector = EmotionDetector(
+        args.model,
+        threads=args.threads,
+        face_finder=args.face_finder,
+        face_options=FaceFinderOptions(min_face=args.min_face),
+    )
     out = sys.stdout
     try:
         stream = MoodStream(

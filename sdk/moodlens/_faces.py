@@ -129,10 +129,14 @@ class FaceFinderOptions:
             )
         if not self.scale_factor > 1.0:
             raise OptionsError(f"scale_factor must be > 1.0, got {self.scale_factor}")
-        if self.min_neighbors < 0 or (self.min_face or 8) < 8 or self.max_side < 64:
+        if self.min_face is not None and self.min_face < 8:
             raise OptionsError(
-                "min_neighbors must be >= 0, min_face >= 8 (or None) and max_side >= 64; got "
-                f"{self.min_neighbors}, {self.min_face}, {self.max_side}"
+                f"min_face must be at least 8 pixels (or None for the default), got {self.min_face}"
+            )
+        if self.min_neighbors < 0 or self.max_side < 64:
+            raise OptionsError(
+                "min_neighbors must be >= 0 and max_side >= 64; got "
+                f"{self.min_neighbors} and {self.max_side}"
             )
         if not self.search_margin >= 0:
             raise OptionsError(f"search_margin must be >= 0, got {self.search_margin}")

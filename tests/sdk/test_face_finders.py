@@ -328,3 +328,27 @@ def test_rgb_frames_become_bgr():
     rgb = np.zeros((2, 2, 3), np.uint8)
     rgb[..., 0] = 255  # red in RGB
     assert to_frame(rgb, rgb=True)[0, 0].tolist() == [0, 0, 255]
+
+
+# -- the command line -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "has_keypoints"),
+    [([], True), (["--face-finder", "haar"], False), (["--min-face", "60"], True)],
+)
+def test_detect_command_takes_the_face_finder(capsys, args, has_keypoints):
+    import json
+
+    from moodlens._cli import main
+
+    sample = str(resources.files("moodlens.samples").joinpath("astronaut.jpg"))
+    assert main(["detect", "--json", *args, sample]) == 0
+    faces = json.loads(capsys.readouterr().out)[0]["faces"]
+    assert len(faces) == 1 and (faces[0]["keypoints"] is not None) == has_keypoints
+
+
+def test_detect_command_rejects_a_tiny_min_face(capsys):
+    from moodlens._cli import main
+
+    sample = str(resources.files("moodlens.samples").joinpath("astronaut.jpg"))
+    assert main(["detect", "--min-face", "3", sample]) != 0
+    assert "min_face must be at least 8" in capsys.readouterr().err
