@@ -25,7 +25,7 @@ from ._errors import (
     PluginError,
     SourceError,
 )
-from ._faces import FaceFinderOptions
+from ._faces import FaceFinder, FaceFinderOptions, FoundFace
 from ._hookspecs import hookimpl
 from ._model import ModelInfo, bundled_models, default_model_path
 from ._paths import (
@@ -58,7 +58,9 @@ __all__ = [
     "EmotionDetector",
     "Face",
     "FaceDetectorError",
+    "FaceFinder",
     "FaceFinderOptions",
+    "FoundFace",
     "Frame",
     "CameraSource",
     "FrameSource",
