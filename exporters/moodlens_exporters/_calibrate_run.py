@@ -24,15 +24,16 @@ def calibrate(base, faces: dict, config: dict, *, flip_tta: bool) -> dict[str, f
     val = faces[VALIDATION]
     logits, mirrored = _logits(base, val.images, config, flip_tta)
     temperature = fit_temperature(logits, val.labels, mirrored)
+    plain = scores_at(1.0, logits, mirrored)
+    before = calibration(val.labels, plain)
+    after = calibration(val.labels, scores_at(temperature, logits, mirrored))
     result = {
         "temperature": temperature,
-        "validation_accuracy": float(
-            (scores_at(1.0, logits, mirrored).argmax(1) == val.labels).mean()
-        ),
-        "validation_ece_before": calibration(val.labels, scores_at(1.0, logits, mirrored))["ece"],
-        "validation_ece_after": calibration(val.labels, scores_at(temperature, logits, mirrored))[
-            "ece"
-        ],
+        "validation_accuracy": float((plain.argmax(1) == val.labels).mean()),
+        "validation_ece_before": before["ece"],
+        "validation_ece_after": after["ece"],
+        "validation_nll_before": before["nll"],
+        "validation_nll_after": after["nll"],
     }
     if "PublicTest" in faces:
         test = faces["PublicTest"]

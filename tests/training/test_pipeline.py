@@ -103,7 +103,8 @@ def test_train_export_load_evaluate(tmp_path, request):
         meta = detector.info.metadata
     assert float(meta["moodlens.temperature"]) == pytest.approx(cal["temperature"], abs=1e-4)
     assert meta["moodlens.selection_split"] == "Validation"
-    assert cal["validation_ece_after"] <= cal["validation_ece_before"] + 1e-6
+    # T minimises the Validation NLL; T = 1 (no scaling) is one of the candidates
+    assert cal["validation_nll_after"] <= cal["validation_nll_before"] + 1e-6
 
     with EmotionDetector(model=out) as detector:
         assert detector.info.metadata["moodlens.flip_tta"] == "true"
