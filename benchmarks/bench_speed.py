@@ -108,6 +108,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="moodlens .onnx (default: the bundled model)")
     p.add_argument("--int8", default=None, help="also time this int8 moodlens .onnx")
     p.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        help="also time this moodlens model: a bundled name (fast, fast-int8, ...) or a path; "
+        "repeat for several",
+    )
+    p.add_argument(
         "--fer",
         default="tflite,keras,onnx",
         help=f"fer backends, comma-separated from {','.join(ferref.BACKENDS)}; '' for none",
@@ -162,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_s: dict[str, float] = {}
     detectors: dict[str, Any] = {}
     models: dict[str, Any] = {}
-    for name, path in ((BASELINE, args.model), ("moodlens int8", args.int8)):
+    contenders = [(BASELINE, args.model), ("moodlens int8", args.int8)]
+    contenders += [(f"moodlens {m}", m) for m in args.also]
+    for name, path in contenders:
         if name != BASELINE and not path:
             continue
         start = time.perf_counter()
