@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from importlib import resources
 from pathlib import Path
 
-from moodlens import Emotion, MoodlensError, MoodStream
+from moodlens import Emotion, MoodlensError, MoodStream, MoodStreamOptions
 from moodlens_spotify import SpotifyPlaylistPlugin
 
 
@@ -69,6 +70,15 @@ def _number(kind: type, low: float, high: float):
     return parse
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (systemd, `docker stop`): stop like Ctrl-C, so the plugin hears the stop."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the stop short
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -91,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         default=60.0,
         help="least seconds between two playlist updates",
     )
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play a video at its own pace (default: as fast as it decodes)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log what the plugin does")
     args = p.parse_args(argv)
     logging.basicConfig(
@@ -103,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.apply and args.dry_run:
         p.error("--apply and --dry-run contradict each other")
 
+    # The application decides how it stops; the library installs no signal handler.
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    terminated = False
     plugin = None
     try:
         plugin = SpotifyPlaylistPlugin(
@@ -114,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         source = str(args.video) if args.video is not None else args.camera
         mood = None
-        with MoodStream(source, plugins=[plugin]) as stream:
+        options = MoodStreamOptions(realtime=args.realtime)
+        with MoodStream(source, plugins=[plugin], options=options) as stream:
+            print(f"watching {stream.source.description}; Ctrl-C to stop", flush=True)
             for reading in stream:
                 if reading.mood != mood and reading.mood is not None:
                     print(f"{reading.timestamp:7.2f}s  scene mood: {reading.mood.value}")
@@ -122,17 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     except MoodlensError as exc:
         print(f"mood_playlist: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM: the stream stopped cleanly
+        terminated = isinstance(exc, Terminated)
+        print("stopped")
     finally:
         if plugin is not None:
             plugin.close()
+    code = 143 if terminated else 0
     if plugin is None or not plugin.plans:
         print("no steady mood was found, so no playlist was built")
-        return 0
+        return code
     for plan in plugin.plans:
         print(("would build " if not args.apply else "built ") + plan.describe())
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -80,3 +80,37 @@ def test_the_example_refuses_invalid_values_with_its_usage_line(tmp_path):
     ]:
         out = run(*args, env=env)
         assert out.returncode == 2 and message in out.stderr and "usage:" in out.stderr
+
+
+def test_the_example_stops_on_sigterm_like_ctrl_c(tmp_path):
+    """systemd and `docker stop` send SIGTERM: the plugin is closed, the plan printed, exit 143."""
+    import importlib.util
+    import signal
+
+    spec = importlib.util.spec_from_file_location("mood_playlist", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    # 60 s played at its own pace: it cannot end before the signal.
+    clip = example.make_clip(tmp_path / "long.mp4", seconds=60.0)
+    env = {
+        **os.environ,
+        "MOODLENS_SPOTIFY_DIR": str(tmp_path / "state"),
+        "MOODLENS_CONFIG": str(tmp_path / "none.toml"),
+        "OMP_NUM_THREADS": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-u", str(EXAMPLE), "--video", str(clip), "--realtime"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("watching"), line + (proc.stderr.read() if proc.stderr else "")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "stopped" in out.splitlines() and "Traceback" not in err
+    assert "would build" in out or "no steady mood was found" in out
