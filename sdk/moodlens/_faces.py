@@ -102,6 +102,9 @@ class FaceFinderOptions:
         confirm: BlazeFace: also keep faces scoring 0.5 (MediaPipe's threshold) up to
             ``score_threshold`` when the Haar cascade finds a face in their window.
         align: rotate each crop so the eyes are level, where the finder gives keypoints.
+            Off by default: on FER2013 Training faces (upright, and rotated up to 15
+            degrees in scenes) the classifier did 0.5-0.7 points worse with it, having
+            learned faces with their natural tilt (benchmarks/results_face_finder.md).
         scale_factor: Haar: image pyramid step; smaller finds more faces, slower.
         min_neighbors: Haar: overlapping hits needed to keep a face; higher, fewer false faces.
         max_side: Haar: frames whose longer side exceeds this are downscaled before the
@@ -115,7 +118,7 @@ class FaceFinderOptions:
     search_margin: float = 0.5
     score_threshold: float | None = None
     confirm: bool = True
-    align: bool = True
+    align: bool = False
     scale_factor: float = 1.1
     min_neighbors: int = 4
     max_side: int = 480
