@@ -73,6 +73,11 @@ def _best_epoch(log: Path) -> int | None:
     return int(best["epoch"]) + 1
 
 
+def _step(message: str) -> None:
+    """A progress line on stderr: what the export is doing now (some steps take minutes)."""
+    print(f"moodlens-export: {message}", file=sys.stderr, flush=True)
+
+
 def card_paths(out: Path) -> tuple[Path, Path]:
     """The model card and confusion plot of a model file: one pair per model, no collisions."""
     return out.with_suffix(".card.md"), out.with_suffix(".confusion.png")
@@ -191,12 +196,17 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = args.run / f"{args.checkpoint}.keras"
         if not checkpoint.is_file():
             raise ExportError(f"{checkpoint} does not exist; has the run finished an epoch?")
-        faces = with_validation(load_faces(args.data)) if args.data else None
+        faces = None
+        if args.data:
+            _step(f"loading faces from {args.data}")
+            faces = with_validation(load_faces(args.data))
+        _step(f"loading {checkpoint} (rebuilt in float32)")
         base = load_float32(checkpoint)
         calibration = None
         if faces and not args.no_calibrate:
             from ._calibrate_run import calibrate
 
+            _step(f"fitting the temperature on {len(faces['Validation'])} Validation faces")
             calibration = calibrate(base, faces, config, flip_tta=args.flip_tta)
             print(
                 f"temperature {calibration['temperature']:.3f} (fitted on Validation): ECE "
@@ -220,11 +230,13 @@ def main(argv: list[str] | None = None) -> int:
             )
 
         meta = metadata(None)
+        _step(f"converting to ONNX (tf2onnx) -> {args.out}")
         convert(model, args.out, meta)
         if faces and "PublicTest" in faces:
             check_inputs = _normalised(faces["PublicTest"].images, config)
         else:
             check_inputs = np.random.default_rng(0).normal(size=(256, 48, 48, 1)).astype(np.float32)
+        _step(f"checking Keras vs ONNX Runtime parity on {len(check_inputs)} faces")
         result = parity(model, args.out, check_inputs)
         print(
             f"parity: {result.faces} faces, max |keras - onnx| = {result.max_abs_diff:.2e}, "
@@ -235,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         if faces and "PublicTest" in faces:
             from moodlens_training import evaluate_model
 
-            evaluation = evaluate_model(args.out, faces["PublicTest"])
+            _step(f"evaluating on {len(faces['PublicTest'])} PublicTest faces (through the SDK)")
+            evaluation = evaluate_model(args.out, faces["PublicTest"], progress="PublicTest")
             set_metadata(
                 args.out, metadata(evaluation["accuracy"])
             )  # same graph, now with its measured accuracy
@@ -246,10 +259,13 @@ def main(argv: list[str] | None = None) -> int:
 
             from ._quantize import quantize_int8
 
+            if args.calibration:
+                _step(f"loading calibration faces from {args.calibration}")
             cal_faces = load_faces(args.calibration) if args.calibration else faces
             train = cal_faces["Training"]
             pick = np.random.default_rng(0).permutation(len(train))[: args.calibration_size]
             int8_path = args.out.with_suffix(".int8.onnx")
+            _step(f"quantizing to int8 (calibrated on {len(pick)} Training faces) -> {int8_path}")
             quantize_int8(args.out, int8_path, _normalised(train.images[np.sort(pick)], config))
             report["int8"] = {
                 "path": str(int8_path),
@@ -257,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
                 "fp32_size_bytes": args.out.stat().st_size,
             }
             if faces and "PublicTest" in faces:
-                acc8 = evaluate_model(int8_path, faces["PublicTest"])["accuracy"]
+                _step("evaluating the int8 model on PublicTest")
+                int8_eval = evaluate_model(int8_path, faces["PublicTest"], progress="int8")
+                acc8 = int8_eval["accuracy"]
                 report["int8"]["publictest_accuracy"] = acc8
                 print(
                     f"int8 PublicTest accuracy: {acc8:.4f} "
@@ -269,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         args.out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
         if args.card and "publictest_accuracy" in report:
+            _step(f"writing the model card {card_paths(args.out)[0]}")
             _write_card(args, argv, config, state, report, evaluation)
     except (ExportError, DataError, MoodlensError, OSError, KeyError) as exc:
         print(f"moodlens-export: error: {exc}", file=sys.stderr)

@@ -40,7 +40,7 @@ def _write_csv(path, faces):
 
 
 @pytest.mark.slow
-def test_train_export_load_evaluate(tmp_path, request):
+def test_train_export_load_evaluate(tmp_path, request, capsys):
     from moodlens import EmotionDetector
     from moodlens_exporters._cli import main as export_main
     from moodlens_training import with_validation
@@ -85,7 +85,17 @@ def test_train_export_load_evaluate(tmp_path, request):
         "--tolerance",
         "1e-4",
     ]
+    capsys.readouterr()
     assert export_main(args) == 0
+    steps = [
+        line.split(": ", 1)[1].split(" ")[0]
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("moodlens-export: ")
+    ]  # what runs, said as it starts
+    assert steps == [
+        "loading", "loading", "fitting", "converting", "checking", "evaluating", "quantizing",
+        "evaluating", "writing",
+    ]  # fmt: skip
     report = json.loads(shipped.with_suffix(".export.json").read_text())
     with EmotionDetector(model=shipped.with_suffix(".int8.onnx")) as int8:
         assert int8.info.metadata["moodlens.quantization"] == "int8-qdq-per-channel"

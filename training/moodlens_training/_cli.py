@@ -221,16 +221,30 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         help="also average each face with its mirror image (costs 2x)",
     )
     args = p.parse_args(argv)
+
+    def step(message: str) -> None:  # progress on stderr: stdout is the report
+        print(f"moodlens-evaluate: {message}", file=sys.stderr, flush=True)
+
     try:
+        step(f"checking the model {args.model}")
         _check_model(args.model)  # at once, before the data loads
+        step(f"loading faces from {args.data}")
         faces = _load(args)
         if args.split not in faces:
             raise DataError(f"{args.data}: no {args.split} rows (found {', '.join(faces)}).")
         from ._evaluate import evaluate_model, write_report
 
-        result = evaluate_model(args.model, faces[args.split], flip_tta=args.flip_tta)
+        step(
+            f"scoring {len(faces[args.split])} {args.split} faces"
+            + (" and their mirror images" if args.flip_tta else "")
+        )
+        result = evaluate_model(
+            args.model, faces[args.split], flip_tta=args.flip_tta, progress=args.split
+        )
+        step(f"scored in {result['seconds']:.1f} s")
         result["data"], result["split"] = str(args.data), args.split
         if args.report:
+            step(f"writing report.json, report.md and confusion.png to {args.report}")
             write_report(result, args.report)
     except (DataError, MoodlensError, OSError) as exc:
         print(f"moodlens-evaluate: error: {exc}", file=sys.stderr)

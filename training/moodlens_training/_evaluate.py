@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -68,17 +69,54 @@ def calibration(labels: np.ndarray, scores: np.ndarray) -> dict:
     }
 
 
-def evaluate_model(model: str | Path, faces: FaceSet, *, flip_tta: bool = False) -> dict:
-    """Scores ``faces`` with ``EmotionDetector(model=...).classify`` and computes metrics."""
+PROGRESS_CHUNK = 512  # faces per progress-bar step: small enough to move, large enough to batch
+
+
+def _classify(detector, images: np.ndarray, progress: str | None) -> np.ndarray:
+    """``detector.classify(images)``, with a progress bar named ``progress`` on a terminal."""
+    bar = _progress_bar(len(images), progress) if progress else None
+    if bar is None:
+        return detector.classify(images)
+    parts = []
+    with bar:
+        for start in range(0, len(images), PROGRESS_CHUNK):
+            parts.append(detector.classify(images[start : start + PROGRESS_CHUNK]))
+            bar.update(len(parts[-1]))
+    return np.concatenate(parts) if parts else detector.classify(images)
+
+
+def _progress_bar(total: int, label: str):
+    """A tqdm bar on stderr when it is a terminal and tqdm is installed, else None."""
+    if total <= PROGRESS_CHUNK or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=label, unit="face", file=sys.stderr, leave=False)
+
+
+def evaluate_model(
+    model: str | Path, faces: FaceSet, *, flip_tta: bool = False, progress: str | None = None
+) -> dict:
+    """Scores ``faces`` with ``EmotionDetector(model=...).classify`` and computes metrics.
+
+    Args:
+        model: an exported .onnx model.
+        faces: the faces to score, with their labels.
+        flip_tta: also average each face with its mirror image.
+        progress: a label for a progress bar, shown on a terminal (stderr) when
+            tqdm is installed and there are many faces; None for none.
+    """
     from moodlens import EmotionDetector
 
     with EmotionDetector(model=model) as detector:
         start = time.perf_counter()
-        scores = detector.classify(faces.images)
+        scores = _classify(detector, faces.images, progress)
         if flip_tta:
-            scores = (
-                scores + detector.classify(np.ascontiguousarray(faces.images[:, :, ::-1]))
-            ) / 2
+            mirrored = np.ascontiguousarray(faces.images[:, :, ::-1])
+            label = f"{progress} (mirrored)" if progress else None
+            scores = (scores + _classify(detector, mirrored, label)) / 2
         seconds = time.perf_counter() - start
         info = detector.info
     result = metrics(faces.labels, scores.argmax(axis=1))
