@@ -40,7 +40,7 @@ DATA_ENV = "MOODLENS_FER2013"
 
 def scores_to_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     """The project's own metrics (moodlens_training), flattened for the tables here."""
-    from moodlens_training._evaluate import calibration, metrics
+    from moodlens_training import calibration, metrics
 
     m = metrics(labels, scores.argmax(axis=1))
     cal = calibration(labels, scores)

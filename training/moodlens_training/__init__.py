@@ -21,6 +21,7 @@ from ._evaluate import (
     evaluate_model,
     expected_calibration_error,
     format_report,
+    metrics,
     plot_confusion,
     write_report,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "load_fer2013_csv",
     "load_ferplus_votes",
     "load_image_folder",
+    "metrics",
     "plot_confusion",
     "require_train_extra",
     "split_validation",

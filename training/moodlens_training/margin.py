@@ -10,18 +10,22 @@ cascade and compare the detected box with the image:
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ._data import load_faces
 
+HAAR_CASCADE = "haarcascade_frontalface_alt2.xml"  # as moodlens's 'haar' face finder
+
 
 def measure_crop_margin(images: np.ndarray, *, samples: int = 3000, seed: int = 0) -> dict:
     """Median image/box side ratio over faces where exactly one face is found."""
-    from moodlens._faces import cascade_path
-
-    cascade = cv2.CascadeClassifier(str(cascade_path()))
+    # The cascade the SDK's 'haar' face finder uses, from OpenCV 4's own files.
+    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / HAAR_CASCADE))
+    if cascade.empty():
+        raise SystemExit(f"OpenCV {cv2.__version__} has no {HAAR_CASCADE}; install OpenCV 4")
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(images), min(samples, len(images)), replace=False)
     ratios, centres = [], []
