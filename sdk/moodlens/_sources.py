@@ -580,7 +580,7 @@ class ImageFilesSource(FrameSource):
                 if not self.skip_unreadable or (index == last and decoded == 0):
                     raise SourceError(str(exc)) from None
                 self._skipped += 1
-                logger.warning("%s; skipped", exc)
+                logger.warning("skipped: %s", exc)
                 continue
             decoded += 1
             yield Frame(image, index / fps, index)
