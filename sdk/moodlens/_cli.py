@@ -101,6 +101,16 @@ def _summary(ep: EntryPoint) -> str:
     return _first_line(ast.get_docstring(tree)) or fallback
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default once: not for flags, nor where the help says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default is None or action.default is False or "(default" in text:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser(commands: dict[str, EntryPoint]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="moodlens",
@@ -113,8 +123,9 @@ def _parser(commands: dict[str, EntryPoint]) -> argparse.ArgumentParser:
         "detect",
         help="detect faces and emotions in images",
         description="Detect faces and their emotions in image files.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
+    d.add_argument("--version", action="version", version=f"moodlens detect {__version__}")
     d.add_argument("images", nargs="+", help="image files (jpg, png, ...)")
     d.add_argument(
         "--json",

@@ -81,7 +81,7 @@ def _watch_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 1 a source, plugin or model that cannot be used, 2 a usage "
         "error, 130 Ctrl-C, 143 SIGTERM (both after the plugins heard the stop).",
     )
-    p.add_argument("--version", action="version", version=f"moodlens {__version__}")
+    p.add_argument("--version", action="version", version=f"moodlens watch {__version__}")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--video", metavar="FILE", help="a video file")
     src.add_argument(
@@ -187,7 +187,7 @@ def _plugins_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="moodlens plugins", description="List the installed moodlens plugins."
     )
-    p.add_argument("--version", action="version", version=f"moodlens {__version__}")
+    p.add_argument("--version", action="version", version=f"moodlens plugins {__version__}")
     p.add_argument(
         "--hooks",
         action="store_true",
