@@ -141,8 +141,9 @@ def _login(args: argparse.Namespace) -> int:
             import webbrowser
 
             webbrowser.open(url)
+        # Only now: a missing client ID or a busy port has already been said.
+        print(f"Waiting for Spotify to redirect to {settings.redirect_uri} ...", flush=True)
 
-    print(f"Waiting for Spotify to redirect to {settings.redirect_uri} ...")
     login(settings, open_url=show, timeout=args.timeout)
     me = WebApi(make_client(settings), max_attempts=settings.max_attempts).me()
     print(

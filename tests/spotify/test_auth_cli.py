@@ -137,6 +137,7 @@ def test_cli_login_status_and_logout(fake, config_file, capsys, monkeypatch):
     )
     out = capsys.readouterr().out
     assert "Logged in as Test User (premium account)" in out and "token.json" in out
+    assert out.index("Open this address") < out.index("Waiting for Spotify to redirect")
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "mode 600" in out and "valid for" in out and "TOO OPEN" not in out
@@ -214,3 +215,14 @@ def test_moodlens_cli_delegates_to_the_spotify_cli(config_file, capsys):
 
     assert moodlens_main(["spotify", "plan", "happy", "--offline"]) == 0
     assert "strategy match: happy" in capsys.readouterr().out
+
+
+def test_cli_login_without_a_client_id_fails_before_waiting(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SPOTIPY_CLIENT_ID", raising=False)
+    monkeypatch.setenv("MOODLENS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("MOODLENS_SPOTIFY_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr("webbrowser.open", lambda url: pytest.fail("no browser without an app"))
+    assert main(["login", "--timeout", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert "no Spotify client ID" in err and "--client-id" in err
+    assert "Waiting" not in out  # it is not waiting for anything
