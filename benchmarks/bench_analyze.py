@@ -114,7 +114,7 @@ def ray_actors(ppid: int, cmdline: str) -> bool:
     return cmdline.startswith("ray::Worker")
 
 
-def run_once(clips: Path, engine: str, workers: int) -> tuple[float, int, float, float]:
+def run_once(clips: Path, engine: str, workers: int) -> tuple[float, int, float, float, float]:
     match = ray_actors if engine == "ray" else local_children
     with PeakMemory(match) as memory:
         start = time.perf_counter()
@@ -123,7 +123,14 @@ def run_once(clips: Path, engine: str, workers: int) -> tuple[float, int, float,
     summary = table.attrs["summary"]
     if (summary.status != "ok").any():
         raise SystemExit(f"a clip failed: {summary[summary.status != 'ok'].to_dict('records')}")
-    return seconds, int(summary.frames_sampled.sum()), memory.per_worker_mib, memory.cpu_seconds
+    busy = float(summary.seconds.sum())  # wall time the workers spent on tasks, summed
+    return (
+        seconds,
+        int(summary.frames_sampled.sum()),
+        memory.per_worker_mib,
+        memory.cpu_seconds,
+        busy,
+    )
 
 
 def load() -> str:
@@ -167,14 +174,16 @@ def main() -> None:
     times: dict[tuple[str, int], list[float]] = {c: [] for c in configs}
     memory: dict[tuple[str, int], float] = dict.fromkeys(configs, 0.0)
     cpu: dict[tuple[str, int], list[float]] = {c: [] for c in configs}
+    overlap: dict[tuple[str, int], list[float]] = {c: [] for c in configs}
     frames = 0
     with tempfile.TemporaryDirectory() as folder:
         for i in range(args.clips):
             write_clip(Path(folder, f"clip{i}.mp4"), args.frames, width, height, seed=i)
         for round_ in range(args.repeats):
             for config in configs:
-                seconds, frames, mib, cpu_s = run_once(Path(folder), *config)
+                seconds, frames, mib, cpu_s, busy = run_once(Path(folder), *config)
                 times[config].append(seconds)
+                overlap[config].append(busy / seconds)
                 cpu[config].append(cpu_s)
                 memory[config] = max(memory[config], mib)
                 rate = frames / seconds
@@ -201,31 +210,33 @@ def main() -> None:
         "shared with other work).",
         "",
         "| engine | workers | frames/s (median) | seconds (median) | vs 1 worker | vs local "
-        "| peak memory per worker | worker CPU ms per frame |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak memory per worker | worker CPU ms per frame | workers busy at once |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for config in configs:
         median = statistics.median(times[config])
         cpu_ms = 1000 * statistics.median(cpu[config]) / frames
+        at_once = statistics.median(overlap[config])
         lines.append(
             f"| {config[0]} | {config[1]} | {frames / median:.1f} | {median:.2f} | "
             f"x{base / median:.2f} | "
             + (f"{local_n / median:.2f}" if config[0] == "ray" else "")
-            + f" | {memory[config]:.0f} MiB | {cpu_ms:.1f} |"
+            + f" | {memory[config]:.0f} MiB | {cpu_ms:.1f} | {at_once:.2f} |"
         )
     lines += [
         "",
         "Worker CPU time per frame (user + system, from /proc, start-up included) does not "
         "depend on other load: equal values mean the workers do no extra work in parallel, "
-        "so on idle cores the speed-up is bounded only by start-up and the last task.",
+        "so on idle cores the speed-up is bounded only by start-up and the last task. "
+        "Workers busy at once is the workers' summed task time over the run's wall time: "
+        "near the worker count when they really run in parallel.",
     ]
     if ray_start is not None:
         lines += [
             "",
             f"Ray instance start-up (once, not in the timings): {ray_start:.1f} s. Ray "
-            f"workers ran with RAY_worker_niceness={args.ray_worker_niceness} (Ray's default, "
-            "15, makes them yield to every other process: on a busy machine that costs Ray "
-            "about a third of its speed).",
+            f"workers ran with RAY_worker_niceness={args.ray_worker_niceness} (Ray's default "
+            "is 15: its workers yield to every other process on the machine).",
         ]
     text = "\n".join(lines)
     print()
