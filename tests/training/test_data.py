@@ -64,6 +64,23 @@ def test_wrong_header_and_missing_file(tmp_path):
         load_fer2013_csv(tmp_path / "empty.csv")
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("photo.jpg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4, "not a UTF-8 text file"),
+        ("faces.csv.gz", b"not gzip at all", "a broken gzip file"),
+        ("cut.csv.gz", gzip.compress(b"emotion,pixels,Usage\n" * 50)[:30], "a broken gzip file"),
+    ],
+    ids=["binary", "not-gzip", "truncated-gzip"],
+)
+def test_a_file_that_is_not_a_csv_is_a_data_error(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as error:
+        load_fer2013_csv(path)
+    assert "fer2013.csv" in str(error.value)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.text(alphabet='0123456789 ,-x"\n', max_size=200))
 def test_garbage_csv_never_crashes_deep(tmp_path_factory, body):

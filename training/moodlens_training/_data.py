@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +85,23 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, int, str, str]]:
-    """Yields (row number, emotion, pixels, usage); row numbers count data rows from 0."""
+    """Yields (row number, emotion, pixels, usage); row numbers count data rows from 0.
+
+    Raises:
+        DataError: the file is not a FER2013 CSV (binary, a broken .gz, a wrong header)
+            or a row is malformed.
+    """
+    try:
+        yield from _csv_rows_of_text(path)
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        what = "a broken gzip file" if path.suffix == ".gz" else "not a UTF-8 text file"
+        raise DataError(
+            f"{path}: {what} ({exc.__class__.__name__}); pass FER2013's fer2013.csv or "
+            "fer2013.csv.gz, or a folder of images (train/<class>/, test/<class>/)."
+        ) from None
+
+
+def _csv_rows_of_text(path: Path) -> Iterator[tuple[int, int, str, str]]:
     with _open_text(path) as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
