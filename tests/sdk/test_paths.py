@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
-import pytest
-
 import moodlens
+import pytest
 
 
 @pytest.mark.parametrize(
