@@ -266,9 +266,17 @@ def create_journal_engine(
         return create_engine(url, **kwargs), False
     except ModuleNotFoundError as e:
         driver = url.get_driver_name() or url.get_backend_name()
-        package = "psycopg[binary]" if driver == "psycopg" else (e.name or driver)
-        raise MissingDependencyError(
-            package, "journal", f"a {url.get_backend_name()} journal"
+        if driver == "psycopg":
+            raise MissingDependencyError(
+                "psycopg[binary]", "journal", f"a {url.get_backend_name()} journal"
+            ) from e
+        # Not a driver the journal extra brings: say so rather than a pip command that
+        # would not help.
+        raise JournalError(
+            f"a {url.get_backend_name()} journal needs the Python module {e.name or driver!r} "
+            f"(SQLAlchemy's {driver} driver), which is not installed; install that driver, "
+            "or use SQLite (a file path) or PostgreSQL (postgresql+psycopg://..., "
+            "pip install 'moodlens[journal]'), the databases the journal is tested on."
         ) from e
     except exc.ArgumentError as e:
         raise JournalError(f"cannot use the database URL {url!r}: {e}") from e

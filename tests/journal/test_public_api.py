@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import moodlens_journal
+import pytest
 
 
 def test_all_is_the_complete_public_surface():
@@ -84,3 +85,22 @@ def test_missing_matplotlib_for_a_chart_names_the_pip_command(tmp_path):
     assert run.returncode == 1, run.stderr
     assert "pip install 'moodlens[journal]'" in run.stderr and "Traceback" not in run.stderr
     assert "Mood journal" not in run.stdout.split("entry 1")[-1]  # said before any work
+
+
+@pytest.mark.parametrize(
+    ("url", "module"),
+    [("mysql://u@127.0.0.1/j", "MySQLdb"), ("mysql+pymysql://u@127.0.0.1/j", "pymysql")],
+)
+def test_a_driver_the_extra_does_not_bring_is_named_without_a_useless_pip_command(url, module):
+    """The journal extra brings psycopg only: for another driver, name the module instead."""
+    import importlib.util
+
+    from moodlens_journal import Journal, JournalError
+
+    if importlib.util.find_spec(module) is not None:
+        pytest.skip(f"{module} is installed here")
+    with pytest.raises(JournalError) as error:
+        Journal(url)
+    message = str(error.value)
+    assert repr(module) in message and "not installed" in message
+    assert "moodlens[journal]" in message and "PostgreSQL" in message  # what the extra is for
