@@ -164,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # tf2onnx's INFO lines (versions, constant folding, op counts) are noise beside the
+    # steps this command says itself; its warnings and errors still show.
+    logging.getLogger("tf2onnx").setLevel(logging.WARNING)
     if args.card and not args.data:
         p.error("--card needs --data: the card reports the PublicTest evaluation")
     if args.int8 and not (args.calibration or args.data):
