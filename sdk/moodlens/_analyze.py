@@ -103,6 +103,8 @@ def analyze_iter(
         raise OptionsError(f"workers must be a positive integer, got {workers!r}.")
     if segment_frames is not None and segment_frames < 1:
         raise OptionsError(f"segment_frames must be >= 1, got {segment_frames!r}.")
+    if out is None and (resume or overwrite):
+        raise OptionsError("resume and overwrite need out (the table to resume or replace).")
     if engine == "local" and ray_address is not None:
         raise OptionsError("ray_address needs engine='ray'.")
     if engine == "ray":

@@ -249,6 +249,21 @@ def test_interrupted_run_resumes_with_the_finished_parts(media, tmp_path, local_
     pd.testing.assert_frame_equal(by_row(pd.read_parquet(out)), by_row(local_run[1]))
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"resume": True}, "need out"),
+        ({"engine": "spark"}, "engine must be one of local, ray"),
+        ({"workers": 0}, "workers must be a positive integer"),
+        ({"ray_address": "auto"}, "ray_address needs engine='ray'"),
+        ({"out": "table.xlsx"}, r"must end in \.parquet"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work(media, kwargs, message):
+    with pytest.raises(OptionsError, match=message):
+        moodlens.analyze(media / "photo.jpg", **kwargs)
+
+
 def test_missing_extra_says_the_pip_command(media, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(moodlens.MissingDependencyError, match=r"pip install 'moodlens\[ray\]'"):
