@@ -97,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     skipped = f", {resumed} from an earlier run" if resumed else ""
     print(
-        f"{sources} sources ({failed} failed{skipped}), {faces} face rows -> {args.out}",
+        f"{sources} source{'s' if sources != 1 else ''} ({failed} failed{skipped}), "
+        f"{faces} face rows -> {args.out}",
         file=sys.stderr,
     )
     return 1 if failed else 0

@@ -276,6 +276,25 @@ def test_progress_bar_when_asked(media, capsys):
     assert "analyze" in err and "frame" in err and "sources 1/1" in err
 
 
+def test_moodlens_analyze_is_a_subcommand_of_the_moodlens_command(media, tmp_path):
+    # Registered under the entry-point group moodlens.cli; exit codes pass through.
+    base = [sys.executable, "-m", "moodlens", "analyze"]
+    run = subprocess.run(
+        [*base, str(media / "empty"), "--out", str(tmp_path / "t.csv")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2 and "no video or photo matched" in run.stderr
+    run = subprocess.run(
+        [*base, str(media / "noface.png"), "--out", str(tmp_path / "t.csv"), "--workers", "1"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "1 source (0 failed), 0 face rows" in run.stderr
+    assert pd.read_csv(tmp_path / "t.csv").columns.tolist() == EXPECTED_COLUMNS
+
+
 def test_import_moodlens_loads_no_pandas_and_analyze_is_lazy():
     code = (
         "import sys, moodlens; print(sorted(m for m in ('pandas', 'pyarrow', 'ray', 'tqdm') "
