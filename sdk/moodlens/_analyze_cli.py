@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from . import __version__
 from ._errors import MissingDependencyError, MoodlensError, OptionsError
 
 
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
             "steady_emotion), and a per-source summary beside the table."
         ),
     )
+    p.add_argument("--version", action="version", version=f"moodlens analyze {__version__}")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders or glob patterns")
     p.add_argument(
         "--out",

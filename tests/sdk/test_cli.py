@@ -156,18 +156,9 @@ def _subcommands() -> list:
     """`moodlens detect` and every sub-command the moodlens distribution registers."""
     from importlib.metadata import distribution
 
-    names = ["detect"] + sorted(
+    return ["detect"] + sorted(
         ep.name for ep in distribution("moodlens").entry_points if ep.group == "moodlens.cli"
     )
-    return [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason="moodlens analyze has no --version yet"),
-        )
-        if name == "analyze"
-        else name
-        for name in names
-    ]
 
 
 @pytest.mark.parametrize("name", _subcommands())
