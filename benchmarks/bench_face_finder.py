@@ -43,6 +43,9 @@ from _common import command_line, environment, markdown_table, print_environment
 
 FINDERS = ("blazeface-short", "blazeface-full", "haar")
 SCENE_MIN_FACE = 56
+#: Chosen on FER2013 Training faces in 1920x1080 frames: found 86.7% at 56, 93.3% at 48.
+BIG_MIN_FACE = 48
+SECTIONS = ("portrait", "scenes", "big", "false", "jitter", "speed")
 
 
 @dataclass
@@ -310,6 +313,9 @@ def main() -> int:
     p.add_argument("--big-faces", type=int, default=90, help="faces per big-frame size")
     p.add_argument("--repeats", type=int, default=30, help="timed runs per frame size")
     p.add_argument("--no-fer", action="store_true")
+    p.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}"
+    )
     p.add_argument("--markdown", type=Path, help="write the tables to this file")
     args = p.parse_args()
     try:
@@ -351,74 +357,90 @@ def main() -> int:
         "ms/frame",
     ]
     sections: list[tuple[str, list[list[str]]]] = []
+    only = set(args.only.split(","))
+    non_faces: list[np.ndarray] = []
+    fp_rows: list[list[str]] = []
+    jitter: list[list[str]] = []
+    speed_rows: list[list[str]] = []
 
-    rows = []
-    for r in runners:
-        tally = Tally()
-        run_frames(r, portrait_frames(faces, labels), alone, tally)
-        rows.append([r.name, *tally.row()])
-        print("portrait", rows[-1], flush=True)
-    sections.append(
-        ("Portrait: 96 px face in a 48 px black border (192x192), default settings", rows)
-    )
-
-    rows = []
-    for r in scene_runners:
-        tally = Tally()
-        frames = scene_frames(faces, labels, photos, 1280, 720, (64, 160), 1, 15.0, seed=2)
-        run_frames(r, frames, alone, tally)
-        rows.append([r.name, *tally.row()])
-        print("scene", rows[-1], flush=True)
-    sections.append(
-        (
-            f"Scenes: 64-160 px faces rotated up to 15 degrees in 1280x720 photos/textures, "
-            f"min_face={SCENE_MIN_FACE}",
-            rows,
-        )
-    )
-
-    for w, h in ((1920, 1080), (4032, 3024)):
+    if "portrait" in only:
         rows = []
-        n = args.big_faces
-        # blazeface-full: its measured reliable face size (80 px of its 192 px input) would
-        # need these frames at full resolution, ~100x the short-range model's work.
-        big_runners = [scene_runners[0], scene_runners[2]] + ([fer] if fer else [])
-        for r in big_runners:
+        for r in runners:
             tally = Tally()
-            frames = scene_frames(faces[:n], labels[:n], photos, w, h, (60, 120), 3, 15.0, seed=3)
+            run_frames(r, portrait_frames(faces, labels), alone, tally)
+            rows.append([r.name, *tally.row()])
+            print("portrait", rows[-1], flush=True)
+        sections.append(
+            ("Portrait: 96 px face in a 48 px black border (192x192), default settings", rows)
+        )
+
+    if "scenes" in only:
+        rows = []
+        for r in scene_runners:
+            tally = Tally()
+            frames = scene_frames(faces, labels, photos, 1280, 720, (64, 160), 1, 15.0, seed=2)
             run_frames(r, frames, alone, tally)
             rows.append([r.name, *tally.row()])
-            print(f"{w}x{h}", rows[-1], flush=True)
+            print("scene", rows[-1], flush=True)
         sections.append(
             (
-                f"Big frames: 60-120 px faces, three per {w}x{h} frame, min_face={SCENE_MIN_FACE}",
+                f"Scenes: 64-160 px faces rotated up to 15 degrees in 1280x720 photos/textures, "
+                f"min_face={SCENE_MIN_FACE}",
                 rows,
             )
         )
 
+    if "big" in only:
+        for w, h in ((1920, 1080), (4032, 3024)):
+            rows = []
+            n = args.big_faces
+            # blazeface-full: its measured reliable face size (80 px of its 192 px input) would
+            # need these frames at full resolution, ~100x the short-range model's work.
+            big_runners = [
+                moodlens_runner(name, name, BIG_MIN_FACE) for name in ("blazeface-short", "haar")
+            ] + ([fer] if fer else [])
+            for r in big_runners:
+                tally = Tally()
+                frames = scene_frames(
+                    faces[:n], labels[:n], photos, w, h, (60, 120), 3, 15.0, seed=3
+                )
+                run_frames(r, frames, alone, tally)
+                rows.append([r.name, *tally.row()])
+                print(f"{w}x{h}", rows[-1], flush=True)
+            sections.append(
+                (
+                    f"Big frames: 60-120 px faces, three per {w}x{h} frame, "
+                    f"min_face={BIG_MIN_FACE}",
+                    rows,
+                )
+            )
+
     from moodlens import FaceFinderOptions
     from moodlens._faces import make_face_finder
 
-    non_faces = non_face_set()
-    fp_rows = []
-    for name in FINDERS:
-        for min_face in (None, 32):
-            finder = make_face_finder(name, FaceFinderOptions(min_face=min_face))
-            fp_rows.append([name, str(min_face), str(false_faces(finder.find, non_faces))])
-    print("false faces", fp_rows, flush=True)
+    if "false" in only:
+        non_faces = non_face_set()
+        fp_rows = []
+        for name in FINDERS:
+            for min_face in (None, 32):
+                finder = make_face_finder(name, FaceFinderOptions(min_face=min_face))
+                fp_rows.append([name, str(min_face), str(false_faces(finder.find, non_faces))])
+        print("false faces", fp_rows, flush=True)
 
-    jitter = jitter_rows(faces)
-    print("jitter", jitter, flush=True)
+    if "jitter" in only:
+        jitter = jitter_rows(faces)
+        print("jitter", jitter, flush=True)
 
-    sizes = ((640, 480), (1280, 720), (1920, 1080))
-    speed_rows = []
-    for name in FINDERS:
-        for size, cells in timing(name, sizes, args.repeats).items():
-            speed_rows.append([name, size, *cells])
-    if fer is not None:
-        for size, cells in fer_timing(sizes, args.repeats).items():
-            speed_rows.append(["fer 25.10.3 (tflite)", size, *cells])
-    print("speed", speed_rows, flush=True)
+    if "speed" in only:
+        sizes = ((640, 480), (1280, 720), (1920, 1080))
+        speed_rows = []
+        for name in FINDERS:
+            for size, cells in timing(name, sizes, args.repeats).items():
+                speed_rows.append([name, size, *cells])
+        if fer is not None:
+            for size, cells in fer_timing(sizes, args.repeats).items():
+                speed_rows.append(["fer 25.10.3 (tflite)", size, *cells])
+        print("speed", speed_rows, flush=True)
 
     lines = [
         "# Face finders: measured",
@@ -439,29 +461,36 @@ def main() -> int:
     ]
     for title, rows in sections:
         lines += [f"## {title}", "", markdown_table(header, rows), ""]
-    lines += [
-        f"## False faces on {len(non_faces)} face-free images",
-        "",
-        "scikit-image's face-free samples (camera and astronaut excluded), each whole, at "
-        "0.5x and 1.5x, and its four quarter tiles.",
-        "",
-        markdown_table(["finder", "min_face", "false faces"], fp_rows),
-        "",
-        "## Framing jitter against FER2013 framing (median / standard deviation)",
-        "",
-        "FER faces at 192 px with 64 px of replicated border; offsets and scale relative to "
-        "the median Haar box (the framing the emotion model's crop margin was measured "
-        "on); roll from the eye keypoints. After each finder's box-to-face mapping.",
-        "",
-        markdown_table(
-            ["finder", "one face found", "dx", "dy", "log2 scale", "roll (deg)"], jitter
-        ),
-        "",
-        "## Speed, one face (~120-160 px), default settings, median ms",
-        "",
-        markdown_table(["finder", "frame", "find", "detect", "faces"], speed_rows),
-        "",
-    ]
+    if "false" in only:
+        lines += [
+            f"## False faces on {len(non_faces)} face-free images",
+            "",
+            "scikit-image's face-free samples (camera and astronaut excluded), each whole, at "
+            "0.5x and 1.5x, and its four quarter tiles.",
+            "",
+            markdown_table(["finder", "min_face", "false faces"], fp_rows),
+            "",
+        ]
+    if "jitter" in only:
+        lines += [
+            "## Framing jitter against FER2013 framing (median / standard deviation)",
+            "",
+            "FER faces at 192 px with 64 px of replicated border; offsets and scale relative to "
+            "the median Haar box (the framing the emotion model's crop margin was measured "
+            "on); roll from the eye keypoints. After each finder's box-to-face mapping.",
+            "",
+            markdown_table(
+                ["finder", "one face found", "dx", "dy", "log2 scale", "roll (deg)"], jitter
+            ),
+            "",
+        ]
+    if "speed" in only:
+        lines += [
+            "## Speed, one face (~120-160 px), default settings, median ms",
+            "",
+            markdown_table(["finder", "frame", "find", "detect", "faces"], speed_rows),
+            "",
+        ]
     text = "\n".join(lines)
     print(text)
     if args.markdown:
