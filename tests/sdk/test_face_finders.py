@@ -352,3 +352,31 @@ def test_detect_command_rejects_a_tiny_min_face(capsys):
     sample = str(resources.files("moodlens.samples").joinpath("astronaut.jpg"))
     assert main(["detect", "--min-face", "3", sample]) != 0
     assert "min_face must be at least 8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rgb", [False, True])
+def test_stream_hands_the_colour_frame_to_the_finder(astronaut, rgb):
+    from moodlens import Frame, MoodStream, MoodStreamOptions
+
+    seen: list[tuple[int, ...]] = []
+    pixels: list[list[int]] = []
+
+    class Recording(BlazeFaceFinder):
+        def find(self, frame):
+            seen.append(frame.shape)
+            pixels.append(frame[0, 0].tolist())
+            return super().find(frame)
+
+        def find_near(self, frame, near):
+            seen.append(frame.shape)
+            return super().find_near(frame, near)
+
+    image = astronaut[..., ::-1].copy() if rgb else astronaut
+    detector = EmotionDetector(face_finder=Recording("short"), threads=1)
+    stream = MoodStream([], options=MoodStreamOptions(rgb=rgb), detector=detector)
+    reading, _ = stream.process(Frame(image, 0.0, 0))
+    reading2, _ = stream.process(Frame(image, 0.1, 1))  # the tracking path
+    assert seen == [(512, 512, 3), (512, 512, 3)]
+    assert pixels[0] == astronaut[0, 0].tolist()  # BGR whichever way it came in
+    assert len(reading.faces) == 1 and reading.faces[0].face.keypoints is not None
+    assert reading2.faces[0].face.keypoints is not None  # kept through detect(boxes=...)
