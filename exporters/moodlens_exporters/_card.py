@@ -1,4 +1,4 @@
-"""MODEL_CARD.md for a shipped model, written from the measured evaluation, not by hand."""
+"""The model card (<model>.card.md) of an exported model, written from the measured evaluation, not by hand."""
 
 from __future__ import annotations
 
