@@ -7,7 +7,9 @@ workloads, from model-bound to face-finder-bound:
 - ``classify``: ``classify()`` on a batch of face crops (ONNX Runtime only);
 - ``detect-boxes``: ``detect(image, boxes=...)``, a known face cropped and scored
   (what a stream does between full searches);
-- ``detect``: full ``detect()`` on the bundled 512x512 sample (face finding + scoring).
+- ``detect``: full ``detect()`` on the bundled 512x512 sample (face finding + scoring);
+- ``control``: no moodlens, an OpenCV blur that releases the GIL: what 2 threads can get
+  from the machine at that moment (on a machine busy with other work, less than x2).
 
 Rounds alternate the thread counts (1, 2, 2, 1, ...) so that load from other work on the
 machine hits every count alike; the table gives medians over rounds. ``--with-lock``
@@ -41,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import environment, markdown_table, print_environment, write_json  # noqa: E402
 from moodlens import EmotionDetector  # noqa: E402
 
-WORKLOADS = ("classify", "detect-boxes", "detect")
+WORKLOADS = ("control", "classify", "detect-boxes", "detect")
 
 
 def workloads(detector: EmotionDetector, batch: int) -> dict[str, Callable[[], Any]]:
@@ -58,6 +60,7 @@ def workloads(detector: EmotionDetector, batch: int) -> dict[str, Callable[[], A
     )
     box = [tuple(face.box)]
     return {
+        "control": lambda: cv2.GaussianBlur(sample, (0, 0), 3),
         "classify": lambda: detector.classify(crops),
         "detect-boxes": lambda: detector.detect(sample, boxes=box),
         "detect": lambda: detector.detect(sample),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -210,6 +211,40 @@ def test_one_detector_many_threads_gives_identical_results(sample_bgr, threads):
         for t in workers:
             t.join()
     assert not errors and not mismatches
+
+
+def test_model_calls_from_threads_overlap(sample_bgr):
+    """No lock serialises ONNX Runtime calls: a second thread's call starts while the first
+    one's is still running (ONNX Runtime releases the GIL, so this holds on one core too)."""
+    crops = np.random.default_rng(6).integers(0, 256, (32, 48, 48), dtype=np.uint8)
+    with EmotionDetector(threads=1) as detector:
+        session = detector._live_model._session
+        run, guard = session.run, threading.Lock()
+        state = {"now": 0, "most": 0}
+
+        def counting_run(*args, **kwargs):
+            with guard:
+                state["now"] += 1
+                state["most"] = max(state["most"], state["now"])
+            try:
+                return run(*args, **kwargs)
+            finally:
+                with guard:
+                    state["now"] -= 1
+
+        session.run = counting_run
+        deadline = time.monotonic() + 20
+
+        def work() -> None:
+            while state["most"] < 2 and time.monotonic() < deadline:
+                detector.classify(crops)
+
+        workers = [threading.Thread(target=work) for _ in range(2)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    assert state["most"] == 2
 
 
 def test_model_info_is_read_from_metadata(detector):
