@@ -2,7 +2,8 @@
 
 Registered under the entry-point group ``moodlens.cli`` as ``analyze``.
 Exit codes: 0 every source analysed, 1 some source failed (each is named on stderr and
-in the summary), 2 usage errors (bad options, no input matched, OUT exists).
+in the summary), 2 usage errors (bad options, no input matched, OUT exists), 130 Ctrl-C,
+143 SIGTERM (both keep the finished sources for ``--resume``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from ._cli_stream import _sigterm_stops_like_ctrl_c, _Terminated
 from ._errors import MissingDependencyError, MoodlensError, OptionsError
 
 
@@ -52,10 +54,36 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs ``moodlens analyze``; returns the exit code."""
+    """Runs ``moodlens analyze``; returns the exit code.
+
+    Ctrl-C and SIGTERM (systemd, ``docker stop``) stop the same way: the workers (pool
+    processes or Ray actors) are stopped at once, the parts of the finished sources stay
+    in OUT (each was written whole), no summary is written (it is written once every
+    source is done), stderr says to finish with ``--resume``, and the exit code is 130
+    (Ctrl-C) or 143 (SIGTERM). Only the command line handles SIGTERM: the library
+    installs no signal handler.
+
+    Raises:
+        SystemExit: a usage error (code 2), ``--help`` or ``--version`` (code 0).
+    """
     args = _parser().parse_args(argv)
     if args.ray_address and args.engine != "ray":
         args.engine = "ray"  # an address only makes sense for Ray
+    with _sigterm_stops_like_ctrl_c():
+        try:
+            return _analyze(args)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (_Terminated)
+            terminated = isinstance(exc, _Terminated)
+            print(
+                f"moodlens analyze: {'terminated' if terminated else 'interrupted'}; the "
+                f"finished sources are kept in {args.out}: run the same command again with "
+                "--resume to finish",
+                file=sys.stderr,
+            )
+            return 143 if terminated else 130
+
+
+def _analyze(args: argparse.Namespace) -> int:
     try:
         from ._analyze import analyze_iter
 
@@ -74,13 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             segment_frames=args.segment_frames,
         )
         sources = failed = faces = resumed = 0
-        for result in results:
-            sources += 1
-            faces += result.summary.faces
-            resumed += result.resumed
-            if result.summary.status != "ok":
-                failed += 1
-                print(f"failed: {result.source}: {result.summary.error}", file=sys.stderr)
+        try:
+            for result in results:
+                sources += 1
+                faces += result.summary.faces
+                resumed += result.resumed
+                if result.summary.status != "ok":
+                    failed += 1
+                    print(f"failed: {result.source}: {result.summary.error}", file=sys.stderr)
+        finally:  # after an interrupt: stop the workers before the message, not at exit
+            getattr(results, "close", lambda: None)()
     except OptionsError as exc:
         print(f"moodlens analyze: error: {exc}", file=sys.stderr)
         return 2
@@ -90,13 +121,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MoodlensError as exc:
         print(f"moodlens analyze: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(
-            "moodlens analyze: interrupted; finished sources are kept, run again with "
-            "--resume to finish",
-            file=sys.stderr,
-        )
-        return 130
     skipped = f", {resumed} from an earlier run" if resumed else ""
     print(
         f"{sources} source{'s' if sources != 1 else ''} ({failed} failed{skipped}), "

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -59,6 +61,7 @@ def run_local(tasks: Sequence[Task], options: AnalyzeOptions, workers: int) -> I
             initargs=(options,),
         )
         broken: list[int] = []
+        finished = False
         try:
             futures: dict[Future[TaskResult], int] = {}
             for i in pending:
@@ -76,11 +79,29 @@ def run_local(tasks: Sequence[Task], options: AnalyzeOptions, workers: int) -> I
                             broken.append(i)
                         else:
                             yield TaskResult(tasks[i], error=_DIED)
+            finished = True
         finally:
+            if not finished:  # interrupted (Ctrl-C, SIGTERM) or closed early: stop now
+                _stop_processes(executor)
             executor.shutdown(wait=True, cancel_futures=True)
         pending = broken
         if broken:
             logger.warning("a worker process died; retrying %d task(s) once", len(broken))
+
+
+def _stop_processes(executor: ProcessPoolExecutor) -> None:
+    """Ends a pool's processes at once, without waiting for the Tasks they are running.
+
+    ``shutdown`` alone would let every segment in flight run to its end (seconds to
+    minutes) only to throw its result away; ``docker stop`` waits 10 s before SIGKILL.
+    """
+    terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def run_ray(
@@ -107,6 +128,9 @@ def run_ray(
         kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
         if address is None and workers:
             kwargs["num_cpus"] = workers
+        # ray.init replaces the SIGTERM handler with sys.exit(15); a caller's own handler
+        # (the command line's: SIGTERM stops like Ctrl-C) is put back after it.
+        previous = _sigterm_handler()
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -117,12 +141,22 @@ def run_ray(
                 "authentication, also set RAY_AUTH_MODE=token and make the cluster's token "
                 "available), or leave --ray-address out for a local Ray instance."
             ) from exc
+        finally:
+            if callable(previous):
+                signal.signal(signal.SIGTERM, previous)
         started = True
     try:
         yield from _ray_actor_loop(ray, tasks, options, workers)
     finally:
         if started:
             ray.shutdown()
+
+
+def _sigterm_handler() -> Any:
+    """The SIGTERM handler now; None off the main thread (where none can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.getsignal(signal.SIGTERM)
 
 
 def _ray_actor_loop(

@@ -6,8 +6,10 @@ background; the Ray engine is checked against these in test_analyze_ray.py.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -247,6 +249,63 @@ def test_interrupted_run_resumes_with_the_finished_parts(media, tmp_path, local_
     assert first.source in {r.source for r in resumed}
     assert len(resumed) == 4  # every ok source; the corrupt one is tried again
     pd.testing.assert_frame_equal(by_row(pd.read_parquet(out)), by_row(local_run[1]))
+
+
+def stop_with_a_signal_and_resume(
+    tmp_path: Path, sample_bgr: np.ndarray, signum: int, *engine: str
+) -> str:
+    """Runs ``moodlens analyze`` on four clips, sends ``signum`` once the first part is
+    written, checks the stop (parts kept, no summary) and that ``--resume`` finishes the
+    run without redoing those parts; returns the stopped run's stderr."""
+    face = cv2.resize(sample_bgr[30:230, 120:320], (120, 120))
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for i in range(4):
+        write_clip(clips / f"clip_{i}.mp4", face, frames=60, step=1)
+    out = tmp_path / "t.parquet"
+    args = [str(clips), "--out", str(out), "--workers", "2", "--segment-frames", "10", *engine]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "moodlens", "analyze", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not list(out.glob("part-*.parquet")) and run.poll() is None:
+            assert time.monotonic() < deadline, "no part written in 90 s"
+            time.sleep(0.02)
+        kept = {p.name: p.read_bytes() for p in out.glob("part-*.parquet")}
+        run.send_signal(signum)
+        _, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum], err
+    assert "--resume" in err and "Traceback" not in err
+    parts = {p.name: p.read_bytes() for p in out.glob("part-*.parquet")}
+    assert 1 <= len(kept) <= len(parts) < 4 and all(parts[name] == kept[name] for name in kept)
+    assert not (tmp_path / "t.summary.csv").exists()  # written once every source is done
+    assert main([*args, "--resume"]) == 0
+    assert len(list(out.glob("part-*.parquet"))) == 4
+    assert all(out.joinpath(name).read_bytes() == parts[name] for name in parts)  # not redone
+    table = pd.read_parquet(out)
+    assert table.groupby("source").frame.apply(list).tolist() == [list(range(60))] * 4
+    assert (tmp_path / "t.summary.csv").is_file()
+    return err
+
+
+@pytest.mark.parametrize(
+    ("signum", "word"),
+    [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")],
+    ids=["SIGTERM", "Ctrl-C"],
+)
+def test_cli_stopped_by_a_signal_keeps_the_finished_parts_and_resumes(
+    signum, word, tmp_path, sample_bgr
+):
+    # SIGTERM (systemd, docker stop) stops like Ctrl-C: the workers stopped at once, the
+    # parts written so far kept, --resume named, no traceback; exit 143 (Ctrl-C 130).
+    err = stop_with_a_signal_and_resume(tmp_path, sample_bgr, signum)
+    assert f"moodlens analyze: {word}; the finished sources are kept in" in err
 
 
 @pytest.mark.parametrize(

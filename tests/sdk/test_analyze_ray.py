@@ -6,6 +6,7 @@ would a cluster's (``ray.is_initialized()``), and the CLI path starts and stops 
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,12 @@ ray = pytest.importorskip(
 
 import moodlens  # noqa: E402
 
-from .test_analyze import EXPECTED_COLUMNS, by_row, make_media  # noqa: E402
+from .test_analyze import (  # noqa: E402
+    EXPECTED_COLUMNS,
+    by_row,
+    make_media,
+    stop_with_a_signal_and_resume,
+)
 
 SCORES = [e.value for e in moodlens.Emotion]
 
@@ -79,3 +85,9 @@ def test_ray_engine_resumes_a_local_run(both, media):
     )
     assert sum(r.resumed for r in results) == 4
     assert [r.summary.status for r in results if not r.resumed] == ["failed"]
+
+
+def test_sigterm_stops_the_ray_engine_like_ctrl_c(tmp_path, sample_bgr):
+    # ray.init puts its own SIGTERM handler (sys.exit) in place of the command line's.
+    err = stop_with_a_signal_and_resume(tmp_path, sample_bgr, signal.SIGTERM, "--engine", "ray")
+    assert "moodlens analyze: terminated; the finished sources are kept in" in err
