@@ -1,4 +1,4 @@
-"""The model card (<model>.card.md) of an exported model, written from the measured evaluation, not by hand."""
+"""The model card (<model>.card.md) of an exported model, written from measurements."""
 
 from __future__ import annotations
 
