@@ -96,7 +96,9 @@ def _write_card(args, argv, config: dict, state: dict, report: dict, evaluation:
     )
     train_cmd = (
         f"moodlens-train --data fer2013.csv --out runs/{args.run.name} "
-        f"--arch {config['architecture']} --epochs {config['epochs']}"
+        f"--arch {config['architecture']} --epochs {config['epochs']} --seed {config['seed']}"
+        + ("" if config.get("mixed_bfloat16", True) else " --float32")
+        + (f" --teacher {Path(config['teacher']).name}" if config.get("teacher") else "")
     )
     command = "moodlens-export " + " ".join(sys.argv[1:] if argv is None else argv)
     write_model_card(

@@ -74,7 +74,6 @@ BUNDLED_MODELS: Mapping[str, str] = {
     "default": DEFAULT_MODEL,
     "default-int8": "emotion_default.int8.onnx",
     "fast": "emotion_fast.onnx",
-    "fast-int8": "emotion_fast.int8.onnx",
     "accurate": "emotion_accurate.onnx",
 }
 
