@@ -83,11 +83,15 @@ class Runner:
         self.name, self.detect = name, detect
 
 
+#: The emotion model every detector here uses (--model); None: the default.
+MODEL: str | None = None
+
+
 def moodlens_runner(name: str, finder: str, min_face: int | None, align: bool = False) -> Runner:
     from moodlens import EmotionDetector, FaceFinderOptions
 
     options = FaceFinderOptions(min_face=min_face, align=align)
-    detector = EmotionDetector(face_finder=finder, face_options=options, threads=1)
+    detector = EmotionDetector(model=MODEL, face_finder=finder, face_options=options, threads=1)
 
     def detect(frame: np.ndarray) -> list[tuple[Any, int]]:
         return [(f.box, list(f.scores).index(f.emotion)) for f in detector.detect(frame)]
@@ -217,7 +221,7 @@ def timing(finder: str, sizes: Sequence[tuple[int, int]], repeats: int) -> dict[
 
     astronaut = cv2.imread(str(resources.files("moodlens.samples").joinpath("astronaut.jpg")))
     patch = astronaut[21:231, 135:315]
-    detector = EmotionDetector(face_finder=finder, threads=1)
+    detector = EmotionDetector(model=MODEL, face_finder=finder, threads=1)
     out = {}
     for w, h in sizes:
         rng = np.random.default_rng(0)
@@ -317,7 +321,10 @@ def main() -> int:
         "--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}"
     )
     p.add_argument("--markdown", type=Path, help="write the tables to this file")
+    p.add_argument("--model", default=None, help="emotion model: a bundled name or a path")
     args = p.parse_args()
+    global MODEL
+    MODEL = args.model
     try:
         from moodlens import EmotionDetector
         from moodlens_exporters.face_measure import backgrounds, load_fer_faces
@@ -327,7 +334,7 @@ def main() -> int:
     env = environment(1)
     print_environment(env)
     faces, labels = load_fer_faces(args.data, args.split, args.faces, seed=1)
-    alone = EmotionDetector(threads=1).classify(faces).argmax(axis=1)
+    alone = EmotionDetector(model=MODEL, threads=1).classify(faces).argmax(axis=1)
     print(
         f"classifier alone on these {len(faces)} {args.split} faces: {np.mean(alone == labels):.1%}"
     )

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ._analyze_inputs import AnalyzeOptions, Task
+from ._image import decode_image
 from ._types import EMOTIONS
 
 logger = logging.getLogger(__name__)
@@ -97,9 +98,7 @@ class Worker:
             )
 
     def _photo(self, task: Task, result: TaskResult) -> None:
-        image = cv2.imread(task.source, cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError("the image cannot be decoded; is it a complete JPEG, PNG or BMP?")
+        image = decode_image(task.source)  # the one decoder: EXIF orientation honoured
         result.frames_read = 1
         faces = [(0, f) for f in self.detector.detect(image)]
         self._collect([0], faces, result)
