@@ -212,7 +212,11 @@ class EmotionModel:
                 providers=list(providers or ["CPUExecutionProvider"]),
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"{self.path} could not be loaded by ONNX Runtime: {exc}") from exc
+            raise ModelError(
+                f"{self.path} is not a model ONNX Runtime can load ({exc}); pass an .onnx file "
+                f"exported by moodlens-export or a bundled model name "
+                f"({', '.join(bundled_models())})."
+            ) from exc
         meta = self._session.get_modelmeta().custom_metadata_map
         self.info = _parse_metadata(meta, str(self.path))
         self._check_shapes()
