@@ -213,23 +213,30 @@ def non_face_set() -> list[np.ndarray]:
     return out
 
 
-def timing(finder: str, sizes: Sequence[tuple[int, int]], repeats: int) -> dict[str, list[str]]:
-    """Median ms of find and of detect per frame, one ~120 px face (the astronaut)."""
+def speed_frame(w: int, h: int) -> np.ndarray:
+    """The timing frame: the sample face (120-160 px) centred on a coarse noise texture."""
     from importlib import resources
-
-    from moodlens import EmotionDetector
 
     astronaut = cv2.imread(str(resources.files("moodlens.samples").joinpath("astronaut.jpg")))
     patch = astronaut[21:231, 135:315]
+    rng = np.random.default_rng(0)
+    frame = cv2.resize(rng.integers(60, 200, (h // 40, w // 40, 3), dtype=np.uint8), (w, h))
+    side = 120 if w <= 640 else 160
+    p = cv2.resize(patch, (round(180 * side / 100), round(210 * side / 100)))
+    y0, x0 = h // 2 - p.shape[0] // 2, w // 2 - p.shape[1] // 2
+    frame[y0 : y0 + p.shape[0], x0 : x0 + p.shape[1]] = p
+    return frame
+
+
+def timing(finder: str, sizes: Sequence[tuple[int, int]], repeats: int) -> dict[str, list[str]]:
+    """Median ms of find and of detect per frame, one ~120 px face (the astronaut)."""
+
+    from moodlens import EmotionDetector
+
     detector = EmotionDetector(model=MODEL, face_finder=finder, threads=1)
     out = {}
     for w, h in sizes:
-        rng = np.random.default_rng(0)
-        frame = cv2.resize(rng.integers(60, 200, (h // 40, w // 40, 3), dtype=np.uint8), (w, h))
-        side = 120 if w <= 640 else 160
-        p = cv2.resize(patch, (round(180 * side / 100), round(210 * side / 100)))
-        y0, x0 = h // 2 - p.shape[0] // 2, w // 2 - p.shape[1] // 2
-        frame[y0 : y0 + p.shape[0], x0 : x0 + p.shape[1]] = p
+        frame = speed_frame(w, h)
         found = len(detector.detect(frame))
         times = {"find": [], "detect": []}
         for _ in range(repeats):
@@ -249,18 +256,9 @@ def fer_timing(sizes, repeats) -> dict[str, list[str]]:
     runner = fer_runner()
     if runner is None:
         return {}
-    from importlib import resources
-
-    astronaut = cv2.imread(str(resources.files("moodlens.samples").joinpath("astronaut.jpg")))
-    patch = astronaut[21:231, 135:315]
     out = {}
     for w, h in sizes:
-        rng = np.random.default_rng(0)
-        frame = cv2.resize(rng.integers(60, 200, (h // 40, w // 40, 3), dtype=np.uint8), (w, h))
-        side = 120 if w <= 640 else 160
-        p = cv2.resize(patch, (round(180 * side / 100), round(210 * side / 100)))
-        y0, x0 = h // 2 - p.shape[0] // 2, w // 2 - p.shape[1] // 2
-        frame[y0 : y0 + p.shape[0], x0 : x0 + p.shape[1]] = p
+        frame = speed_frame(w, h)
         found = len(runner.detect(frame))
         ts = []
         for _ in range(repeats):
