@@ -108,8 +108,8 @@ def training_dataset(faces: FaceSet, cfg: TrainConfig, epoch: int | Callable[[],
     start) is augmented with seed (seed, s). So a resumed run sees exactly the
     batches the uninterrupted run would have seen.
 
-    Batches are cut in numpy by a generator: a full-size run that captured the
-    whole training set as a tensor in the pipeline segfaulted in TensorFlow.
+    Batches are cut in numpy by a generator (index order and batch contents stay in
+    numpy; TensorFlow only augments).
     """
     import tensorflow as tf
 
