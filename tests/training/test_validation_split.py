@@ -8,7 +8,6 @@ from moodlens_training import (
     VALIDATION,
     DataError,
     FaceSet,
-    attach_ferplus,
     split_validation,
     with_validation,
 )
@@ -85,7 +84,6 @@ def test_ferplus_relabels_training_only(tmp_path):
     assert set(faces["Training"].labels) == {3}
     assert set(faces[VALIDATION].labels) == {0}
     assert set(faces["PublicTest"].labels) == {0}
-    assert attach_ferplus  # the public helper the loader uses
 
 
 def test_teacher_targets_mix_the_teachers_scores_with_the_faces_own():
