@@ -270,8 +270,7 @@ def fer_timing(sizes, repeats) -> dict[str, list[str]]:
 
 
 def jitter_rows(faces: np.ndarray) -> list[list[str]]:
-    from moodlens import FaceFinderOptions
-    from moodlens._faces import make_face_finder
+    from moodlens import FaceFinderOptions, make_face_finder
     from moodlens_exporters.face_measure import framing_jitter, padded_face
 
     haar = make_face_finder("haar", FaceFinderOptions(min_face=60, min_neighbors=5, max_side=4096))
@@ -420,8 +419,7 @@ def main() -> int:
                 )
             )
 
-    from moodlens import FaceFinderOptions
-    from moodlens._faces import make_face_finder
+    from moodlens import FaceFinderOptions, make_face_finder
 
     if "false" in only:
         non_faces = non_face_set()

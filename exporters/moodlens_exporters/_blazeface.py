@@ -153,37 +153,33 @@ def check_parity(tflite: Path, onnx_path: Path, frames: list[np.ndarray]) -> Bla
     The ONNX file needs its moodlens metadata already (the SDK reads it to decode).
     """
     import tensorflow as tf
-    from moodlens._anchors import decode, weighted_nms
-    from moodlens._finder_blazeface import _Model
+    from moodlens import BlazeFaceFinder, Framing
 
-    model = _Model(onnx_path, None, 1)
+    finder = BlazeFaceFinder("short", model_path=onnx_path, framing=Framing())
     interpreter = tf.lite.Interpreter(model_path=str(tflite))
     interpreter.allocate_tensors()
     inp = interpreter.get_input_details()[0]["index"]
     outs = {d["shape"][-1]: d["index"] for d in interpreter.get_output_details()}
-    side = model.info.input_size
+    side = finder.info.input_size
     worst_r = worst_l = worst_box = 0.0
     n_t = n_o = 0
     for frame in frames:
-        h, w = frame.shape[:2]
-        tensor = model.tensor(frame, (0.0, 0.0, float(w), float(h)), side / max(w, h))[0]
+        tensor = finder.input_tensor(frame)
         interpreter.set_tensor(inp, tensor)
         interpreter.invoke()
         reg_t = interpreter.get_tensor(outs[16]).reshape(-1, 16)
         log_t = interpreter.get_tensor(outs[1]).reshape(-1)
-        reg_o, log_o = model.raw(tensor)
+        reg_o, log_o = finder.raw_outputs(tensor)
         worst_r = max(worst_r, float(np.abs(reg_t - reg_o).max()))
         worst_l = max(worst_l, float(np.abs(log_t - log_o).max()))
-        faces = []
-        for reg, log in ((reg_t, log_t), (reg_o, log_o)):
-            b, k, s = decode(reg, log, model.anchors(side, side))
-            faces.append(
-                weighted_nms(b / side, k / side, s, score_threshold=model.info.score_threshold)
-            )
+        faces = [
+            finder.decode_outputs(reg, log, side, side)
+            for reg, log in ((reg_t, log_t), (reg_o, log_o))
+        ]
         n_t += len(faces[0][2])
         n_o += len(faces[1][2])
         if len(faces[0][2]) == len(faces[1][2]) and len(faces[0][2]):
-            worst_box = max(worst_box, float(np.abs(faces[0][0] - faces[1][0]).max()))
+            worst_box = max(worst_box, float(np.abs(faces[0][0] - faces[1][0]).max()) / side)
     return BlazeParity(len(frames), worst_r, worst_l, n_t, n_o, worst_box)
 
 

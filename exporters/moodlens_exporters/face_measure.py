@@ -165,9 +165,7 @@ def measure_framing(onnx_path: Path, faces: tuple[np.ndarray, np.ndarray]) -> di
     dx, dy: centre offset (Haar - detector) in units of the detector box; sx, sy: size
     ratio Haar / detector; measured where each finds exactly one face.
     """
-    from moodlens._faces import FaceFinderOptions, Framing
-    from moodlens._finder_blazeface import BlazeFaceFinder
-    from moodlens._finder_haar import HaarFaceFinder
+    from moodlens import BlazeFaceFinder, FaceFinderOptions, Framing, HaarFaceFinder
 
     opts = FaceFinderOptions(min_face=60)
     detector = BlazeFaceFinder("short", opts, model_path=onnx_path, framing=Framing())
@@ -205,8 +203,7 @@ def measure_face_range(
     Returns:
         (smallest, largest, share found by size).
     """
-    from moodlens._faces import FaceFinderOptions, Framing
-    from moodlens._finder_blazeface import BlazeFaceFinder
+    from moodlens import BlazeFaceFinder, FaceFinderOptions, Framing
 
     probe = BlazeFaceFinder(
         "short", FaceFinderOptions(min_face=8), model_path=onnx_path, framing=Framing()
@@ -223,8 +220,7 @@ def measure_face_range(
             reach = min(side / 2, size * 0.55)
             cx, cy = rng.uniform(reach, side - reach, 2)
             place_face(frame, face, round(size * 1.02), cx, cy, rng.uniform(-15, 15))
-            region = (0.0, 0.0, float(side), float(side))
-            b, _, _ = probe._main.candidates(frame, region, 1.0, probe.info.score_threshold)
+            b, _, _ = probe.candidates(frame)
             hits += bool(
                 np.any(
                     (np.abs((b[:, 0] + b[:, 2]) / 2 - cx) < size / 2)
@@ -254,8 +250,6 @@ def framing_jitter(
     of the centre offset (units of the reference side), of log2 scale, and of the eye
     roll in degrees where the finder gives keypoints.
     """
-    from moodlens._faces import eye_roll
-
     rx, ry, rs = reference
     dx, dy, ds, roll = [], [], [], []
     for face in faces:
@@ -267,7 +261,7 @@ def framing_jitter(
         dy.append((b.y + b.h / 2 - ry) / rs)
         ds.append(math.log2(math.sqrt(b.w * b.h) / rs))
         if found[0].keypoints is not None:
-            roll.append(eye_roll(found[0].keypoints))
+            roll.append(found[0].roll)
     out: dict[str, float] = {"faces": len(faces), "one_face": len(dx) / max(1, len(faces))}
     for name, values in (("dx", dx), ("dy", dy), ("log2_scale", ds), ("roll_deg", roll)):
         if values:

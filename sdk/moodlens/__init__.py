@@ -25,7 +25,17 @@ from ._errors import (
     PluginError,
     SourceError,
 )
-from ._faces import FaceFinder, FaceFinderOptions, FoundFace
+from ._faces import (
+    FACE_FINDERS,
+    FaceFinder,
+    FaceFinderOptions,
+    FoundFace,
+    Framing,
+    eye_roll,
+    make_face_finder,
+)
+from ._finder_blazeface import BlazeFaceFinder, DetectorInfo
+from ._finder_haar import HaarFaceFinder
 from ._hookspecs import hookimpl
 from ._model import ModelInfo, bundled_models, default_model_path
 from ._paths import (
@@ -53,6 +63,8 @@ from ._types import (
 )
 
 __all__ = [
+    "FACE_FINDERS",
+    "BlazeFaceFinder",
     "Box",
     "Emotion",
     "EmotionDetector",
@@ -61,9 +73,12 @@ __all__ = [
     "FaceFinder",
     "FaceFinderOptions",
     "FoundFace",
+    "Framing",
     "Frame",
     "CameraSource",
+    "DetectorInfo",
     "FrameSource",
+    "HaarFaceFinder",
     "InvalidImageError",
     "MissingDependencyError",
     "ModelError",
@@ -92,10 +107,12 @@ __all__ = [
     "adopt_legacy_path",
     "bundled_models",
     "ensure_private_dir",
+    "eye_roll",
     "default_model_path",
     "hookimpl",
     "installed_plugins",
     "load_plugin_config",
+    "make_face_finder",
     "open_source",
     "user_cache_dir",
     "user_config_dir",

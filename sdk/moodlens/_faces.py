@@ -60,6 +60,12 @@ class FoundFace:
     score: float | None = None
     keypoints: tuple[tuple[float, float], ...] | None = None
 
+    @property
+    def roll(self) -> float:
+        """The face's roll in degrees from its eye keypoints (0 without keypoints); see
+        :func:`eye_roll`."""
+        return eye_roll(self.keypoints)
+
 
 @dataclass(frozen=True, slots=True)
 class Framing:

@@ -61,7 +61,19 @@ def blazeface_model_path(variant: str) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class DetectorInfo:
-    """What a face-detector file says about itself."""
+    """What a face-detector file says about itself (``BlazeFaceFinder.info``).
+
+    Attributes:
+        input_size: side of the model's own square input, pixels.
+        strides: feature-map stride of each anchor layer (the anchor grid).
+        interpolated_scale_aspect_ratio: MediaPipe's anchor setting (1.0: two per cell).
+        score_threshold: least score of a face accepted outright.
+        iou_threshold: overlap above which weighted NMS merges candidates.
+        min_face_input, max_face_input: the face sides, in pixels of the input, that the
+            model finds reliably (measured by the exporter on FER2013 Training faces).
+        framing: how the model's box maps onto the canonical face box.
+        metadata: every ``moodlens.*`` entry of the file, JSON strings.
+    """
 
     input_size: int
     strides: tuple[int, ...]
@@ -215,6 +227,59 @@ class BlazeFaceFinder:
         # A face in a window is the tracked face only if it is about its size.
         biggest = max(max(b.w, b.h) for b in near)
         return [f for f in found if max(f.box.w, f.box.h) <= 2.0 * biggest]
+
+    # -- the model's raw side: exporters and measurement tools ------------------------------
+    def input_tensor(self, frame: np.ndarray, scale: float | None = None) -> np.ndarray:
+        """The tensor the main model sees for a whole decoded frame: (1, H, W, 3) float32
+        RGB in [-1, 1], the frame scaled by ``scale`` at the top left of the canvas.
+
+        ``scale=None`` fits the frame into the model's input (letterboxed), as the
+        coarsest level of :meth:`find` does.
+        """
+        h, w = frame.shape[:2]
+        if scale is None:
+            scale = self._main.info.input_size / max(w, h)
+        return self._main.tensor(frame, (0.0, 0.0, float(w), float(h)), scale)[0]
+
+    def raw_outputs(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The main model's raw outputs for an input tensor (one image):
+        (N, 16) box and keypoint regressors and (N,) score logits, one row per anchor."""
+        return self._main.raw(tensor)
+
+    def decode_outputs(
+        self,
+        regressors: np.ndarray,
+        logits: np.ndarray,
+        width: int,
+        height: int,
+        *,
+        threshold: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw outputs of a ``width`` x ``height`` input -> faces after weighted NMS:
+        (K, 4) x0, y0, x1, y1 boxes and (K, 6, 2) keypoints in pixels of that input, and
+        (K,) scores. Boxes are the model's own (no framing); ``threshold`` defaults to
+        the model's score threshold. Runs on any runtime's outputs of the same model (the
+        exporter's TFLite parity check uses it)."""
+        info = self._main.info
+        threshold = info.score_threshold if threshold is None else threshold
+        boxes, kps, scores = decode(
+            np.asarray(regressors).reshape(-1, 16),
+            np.asarray(logits).reshape(-1),
+            self._main.anchors(width, height),
+        )
+        return weighted_nms(
+            boxes, kps, scores, score_threshold=threshold, iou_threshold=info.iou_threshold
+        )
+
+    def candidates(
+        self, frame: np.ndarray, scale: float = 1.0, threshold: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One pass of the main model over the whole frame scaled by ``scale``: every
+        candidate scoring at least ``threshold`` (default: the model's), before NMS and
+        framing, as (N, 4) boxes, (N, 6, 2) keypoints in frame pixels and (N,) scores."""
+        h, w = frame.shape[:2]
+        threshold = self._main.info.score_threshold if threshold is None else threshold
+        return self._main.candidates(frame, (0.0, 0.0, float(w), float(h)), scale, threshold)
 
     def scales(self, w: int, h: int) -> list[float]:
         """The pyramid for a w x h frame: scale factors, finest first.

@@ -97,18 +97,6 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
-def test_no_private_module_of_another_package_is_imported(path):
-    private = {
-        n
-        for n in _imports(path)
-        if not n.startswith(".")
-        and not n.startswith("moodlens_journal")
-        and any(part.startswith("_") and not part.startswith("__") for part in n.split("."))
-    }
-    assert private == set(), f"{path.name} imports {private}"
-
-
 def test_the_chart_takes_data_not_the_journal():
     imported = _imports(PACKAGE / "_chart.py")
     assert not any("_journal" in n or "_queries" in n or "_db" in n for n in imported), imported

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from moodlens import Box, EmotionDetector, Face, FaceFinderOptions, MoodlensError, OptionsError
 from moodlens._anchors import decode, ssd_anchors, weighted_nms
-from moodlens._faces import FoundFace, crop_faces, eye_roll, make_face_finder, to_frame
+from moodlens._faces import FoundFace, Framing, crop_faces, eye_roll, make_face_finder, to_frame
 from moodlens._finder_blazeface import BlazeFaceFinder, _Model, blazeface_model_path
 from moodlens._finder_haar import HaarFaceFinder
 
@@ -102,6 +102,11 @@ def test_decoding_and_weighted_nms_match_the_reference(reference, variant, frame
     boxes, keypoints, scores = decode(regressors, logits, model.anchors(side, side))
     b, k, s = weighted_nms(boxes / side, keypoints / side, scores)
     expected = reference[f"{key}_expected"]
+    # The public path (what the exporter's parity check uses) decodes the same way.
+    public = BlazeFaceFinder(variant).decode_outputs(regressors, logits, side, side, threshold=0.5)
+    np.testing.assert_allclose(public[0] / side, b, atol=1e-5)
+    np.testing.assert_allclose(public[1] / side, k, atol=1e-5)
+    np.testing.assert_allclose(public[2], s, atol=1e-6)
     assert len(b) == len(expected) >= 1
     np.testing.assert_allclose(b, expected[:, :2].reshape(-1, 4), atol=1e-5)
     np.testing.assert_allclose(k, expected[:, 2:], atol=1e-5)
@@ -118,6 +123,33 @@ def test_onnx_model_matches_the_tflite_interpreter(reference, variant, frame):
     rows = reference[f"{key}_rows"]
     np.testing.assert_allclose(regressors[rows], reference[f"{key}_regressors"], atol=0.02)
     np.testing.assert_allclose(logits, reference[f"{key}_logits"], atol=0.02)
+
+
+def test_public_raw_path_finds_what_find_finds(astronaut):
+    finder = BlazeFaceFinder("short", framing=Framing())
+    tensor = finder.input_tensor(astronaut)
+    side = finder.info.input_size
+    assert tensor.shape == (1, side, side, 3) and tensor.dtype == np.float32
+    assert -1.0 <= tensor.min() and tensor.max() <= 1.0
+    regressors, logits = finder.raw_outputs(tensor)
+    assert regressors.shape == (len(logits), 16) == (896, 16)
+    boxes, keypoints, scores = finder.decode_outputs(regressors, logits, side, side)
+    assert len(boxes) == 1 and keypoints.shape == (1, 6, 2) and scores[0] > 0.7
+    scale = side / max(astronaut.shape[:2])
+    (face,) = finder.find(astronaut)
+    x0, y0, x1, y1 = boxes[0] / scale
+    assert abs(face.box.x - x0) < 8 and abs(face.box.y + face.box.h - y1) < 8
+    # One pass over the frame at its own size: candidates around the same face, no NMS.
+    b, k, s = finder.candidates(astronaut, scale=0.5)
+    assert len(b) >= 1 and np.all(s >= finder.info.score_threshold)
+    centre = face.box.x + face.box.w / 2, face.box.y + face.box.h / 2
+    assert np.all(np.abs((b[:, 0] + b[:, 2]) / 2 - centre[0]) < face.box.w / 2)
+
+
+def test_found_face_roll_is_the_eye_roll():
+    face = FoundFace(Box(0, 0, 10, 10), 0.9, ((0.0, 0.0), (10.0, 10.0)) + ((0.0, 0.0),) * 4)
+    assert face.roll == pytest.approx(45.0)
+    assert FoundFace(Box(0, 0, 10, 10)).roll == 0.0
 
 
 def test_scene_reference_holds_both_faces(reference):
