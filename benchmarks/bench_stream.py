@@ -7,6 +7,7 @@ stretch without a face), then runs MoodStream over it with ``tracking=True``
 machine hits both alike. Prints medians.
 
     python benchmarks/bench_stream.py [--frames 150] [--size 640x480] [--repeats 5]
+        [--model default --model default-int8]
 """
 
 from __future__ import annotations
@@ -63,33 +64,54 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--detect-every", type=int, default=10)
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads")
+    p.add_argument(
+        "--model",
+        action="append",
+        help="a bundled model name or .onnx path; repeat to compare side by side "
+        "(default: default)",
+    )
     args = p.parse_args()
+    models = args.model or ["default"]
     width, height = map(int, args.size.lower().split("x"))
-    with tempfile.TemporaryDirectory() as tmp, EmotionDetector(threads=args.threads) as detector:
+    detectors = {m: EmotionDetector(model=m, threads=args.threads) for m in models}
+    results: dict[tuple[str, bool], list[dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
         clip = write_clip(Path(tmp) / "bench.mp4", args.frames, width, height)
-        run(clip, detector, True, args.detect_every)  # warm-up
-        results: dict[bool, list[dict]] = {True: [], False: []}
+        for detector in detectors.values():
+            run(clip, detector, True, args.detect_every)  # warm-up
+        # Alternate models and modes within each repeat, so load hits all alike.
         for _ in range(args.repeats):
-            for tracking in (True, False):
-                results[tracking].append(run(clip, detector, tracking, args.detect_every))
+            for model, detector in detectors.items():
+                for tracking in (True, False):
+                    results.setdefault((model, tracking), []).append(
+                        run(clip, detector, tracking, args.detect_every)
+                    )
+    for detector in detectors.values():
+        detector.close()
     print(
         f"{args.frames} frames {width}x{height}, median of {args.repeats} runs, "
         f"ONNX Runtime threads={args.threads}, cv2 threads={cv2.getNumThreads()}"
     )
-    print(f"{'mode':<34}{'fps':>8}{'full searches':>15}{'near searches':>15}{'faces':>8}")
-    for tracking, label in (
-        (True, f"tracking (full every {args.detect_every})"),
-        (False, "full detection every frame"),
-    ):
-        rows = results[tracking]
-        fps = statistics.median(r["fps"] for r in rows)
-        print(
-            f"{label:<34}{fps:8.1f}{rows[0]['full']:>15}{rows[0]['near']:>15}{rows[0]['faces']:>8}"
-        )
-    speedup = statistics.median(r["fps"] for r in results[True]) / statistics.median(
-        r["fps"] for r in results[False]
+    print(
+        f"{'model':<14}{'mode':<34}{'fps':>8}{'full searches':>15}{'near searches':>15}{'faces':>8}"
     )
-    print(f"speed-up from tracking: x{speedup:.2f}")
+    median = {key: statistics.median(r["fps"] for r in rows) for key, rows in results.items()}
+    for model in models:
+        for tracking, label in (
+            (True, f"tracking (full every {args.detect_every})"),
+            (False, "full detection every frame"),
+        ):
+            first = results[(model, tracking)][0]
+            print(
+                f"{model:<14}{label:<34}{median[(model, tracking)]:8.1f}{first['full']:>15}"
+                f"{first['near']:>15}{first['faces']:>8}"
+            )
+        gain = median[(model, True)] / median[(model, False)]
+        print(f"{model:<14}speed-up from tracking: x{gain:.2f}")
+    if len(models) > 1:
+        base = median[(models[0], True)]
+        for model in models[1:]:
+            print(f"tracked fps, {model} / {models[0]}: x{median[(model, True)] / base:.2f}")
 
 
 if __name__ == "__main__":

@@ -143,6 +143,32 @@ class HaarFaceFinder:
             found.append(hits)
         return suppress(_faces(np.concatenate(found) if found else np.zeros((0, 4)), gray.shape))
 
+    def confirms(self, frame: np.ndarray, box: Box, roll: float = 0.0) -> bool:
+        """Whether the cascade finds a face of about ``box``'s size (2/3-3/2 of it) in a
+        window twice its side around it, after rotating the window by ``roll`` degrees
+        (as from ``FoundFace.roll``) so that a rolled face stands upright. The window is
+        scaled so the face is at most 80 px: a second opinion costs about a millisecond.
+        """
+        gray = as_gray(frame)
+        side = float(max(box.w, box.h))
+        if side <= 0:
+            return False
+        scale = min(1.0, 80.0 / side)
+        window = max(24, round(2 * side * scale))
+        cx, cy = box.x + box.w / 2, box.y + box.h / 2
+        matrix = cv2.getRotationMatrix2D((cx, cy), roll, scale)
+        matrix[0, 2] += window / 2 - cx
+        matrix[1, 2] += window / 2 - cy
+        levelled = cv2.warpAffine(
+            gray,
+            matrix,
+            (window, window),
+            flags=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        face = side * scale
+        return len(self._run(levelled, face / 1.5, face * 1.5)) > 0
+
 
 def _faces(found: np.ndarray, shape: tuple[int, ...]) -> list[FoundFace]:
     xyxy = found.copy()

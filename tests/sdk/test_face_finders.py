@@ -146,6 +146,19 @@ def test_public_raw_path_finds_what_find_finds(astronaut):
     assert np.all(np.abs((b[:, 0] + b[:, 2]) / 2 - centre[0]) < face.box.w / 2)
 
 
+@pytest.mark.parametrize("angle", [-30.0, 30.0])
+def test_haar_confirms_a_rolled_face_once_levelled(astronaut, angle):
+    h, w = astronaut.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    rolled = cv2.warpAffine(astronaut, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    (face,) = BlazeFaceFinder("short").find(rolled)
+    assert face.roll == pytest.approx(-angle, abs=5.0)
+    haar = HaarFaceFinder(FaceFinderOptions(min_neighbors=3, min_face=24, scale_factor=1.05))
+    assert haar.confirms(rolled, face.box, face.roll)
+    assert not haar.confirms(rolled, face.box, 0.0)  # the cascade alone misses it
+    assert not haar.confirms(rolled, Box(10, 300, face.box.w, face.box.h), 0.0)  # no face there
+
+
 def test_found_face_roll_is_the_eye_roll():
     face = FoundFace(Box(0, 0, 10, 10), 0.9, ((0.0, 0.0), (10.0, 10.0)) + ((0.0, 0.0),) * 4)
     assert face.roll == pytest.approx(45.0)
