@@ -49,6 +49,7 @@ from ._plugin_config import PluginConfig, load_plugin_config
 from ._plugin_discovery import PluginInfo, installed_plugins
 from ._plugin_manager import PluginManager
 from ._plugin_workers import PluginStats
+from ._smoothing import ScoreSmoother, SteadyMood
 from ._sources import CameraSource, Frame, FrameSource, open_source
 from ._stream import MoodStream, MoodStreamOptions, StreamStats
 from ._types import (
@@ -94,7 +95,9 @@ __all__ = [
     "PluginInfo",
     "PluginManager",
     "PluginStats",
+    "ScoreSmoother",
     "SourceError",
+    "SteadyMood",
     "StreamInfo",
     "StreamStats",
     "StreamSummary",
