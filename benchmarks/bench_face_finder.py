@@ -42,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, environment, markdown_table, print_environment  # noqa: E402
 
 FINDERS = ("blazeface-short", "blazeface-full", "haar")
-SCENE_MIN_FACE = 56
 #: Chosen on FER2013 Training faces in 1920x1080 frames: found 86.7% at 56, 93.3% at 48.
 BIG_MIN_FACE = 48
 SECTIONS = ("portrait", "scenes", "big", "false", "jitter", "speed")
@@ -128,18 +127,10 @@ def fer_runner() -> Runner | None:
     return Runner("fer 25.10.3 (Haar default, 50 px)", detect)
 
 
-def match(found: Sequence[tuple[Any, int]], cx: float, cy: float, side: float):
-    best, best_d = None, math.inf
-    for box, label in found:
-        bx, by = box.x + box.w / 2, box.y + box.h / 2
-        d = math.hypot(bx - cx, by - cy)
-        if d < side / 2 and 0.5 * side <= math.sqrt(box.w * box.h) <= 2 * side and d < best_d:
-            best, best_d = (box, label), d
-    return best
-
-
 def run_frames(runner: Runner, items, alone: np.ndarray, tally: Tally) -> None:
     """items: (frame, [(cx, cy, side, label, face index)]) per frame."""
+    from moodlens_exporters.face_measure import match
+
     for frame, truths in items:
         start = time.perf_counter()
         found = runner.detect(frame)
@@ -157,41 +148,6 @@ def run_frames(runner: Runner, items, alone: np.ndarray, tally: Tally) -> None:
             tally.right_on_found += hit[1] == label
             tally.right_alone_on_found += alone[index] == label
         tally.extra += max(0, len(found) - matched)
-
-
-def portrait_frames(faces: np.ndarray, labels: np.ndarray):
-    for i, face in enumerate(faces):
-        big = cv2.resize(face, (96, 96), interpolation=cv2.INTER_CUBIC)
-        frame = cv2.copyMakeBorder(big, 48, 48, 48, 48, cv2.BORDER_CONSTANT, value=0)
-        yield (
-            cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR),
-            [(96.0, 96.0, 96.0 / 1.02, int(labels[i]), i)],
-        )
-
-
-def scene_frames(faces, labels, photos, w, h, sizes, per_frame, angle, seed):
-    from moodlens_exporters.face_measure import background, place_face
-
-    rng = np.random.default_rng(seed)
-    i = 0
-    while i < len(faces):
-        frame = background(rng, w, h, photos)
-        truths = []
-        taken: list[tuple[float, float, float]] = []
-        for _ in range(per_frame):
-            if i >= len(faces):
-                break
-            side = int(rng.integers(sizes[0], sizes[1] + 1))
-            for _try in range(50):
-                reach = side * 0.8
-                cx, cy = rng.uniform(reach, w - reach), rng.uniform(reach, h - reach)
-                if all(math.hypot(cx - x, cy - y) > (side + s) for x, y, s in taken):
-                    break
-            place_face(frame, faces[i], side, cx, cy, rng.uniform(-angle, angle))
-            taken.append((cx, cy, side))
-            truths.append((cx, cy, side / 1.02, int(labels[i]), i))
-            i += 1
-        yield frame, truths
 
 
 def false_faces(find: Callable[[np.ndarray], list], images: Sequence[np.ndarray]) -> int:
@@ -324,7 +280,13 @@ def main() -> int:
     MODEL = args.model
     try:
         from moodlens import EmotionDetector
-        from moodlens_exporters.face_measure import backgrounds, load_fer_faces
+        from moodlens_exporters.face_measure import (
+            SCENE_MIN_FACE,
+            backgrounds,
+            load_fer_faces,
+            portrait_frames,
+            scene_frames,
+        )
     except ImportError as exc:
         print(f"SKIPPED: {exc}")
         return 0

@@ -33,11 +33,13 @@ def write_model_card(
     int8: dict | None = None,
     calibration: dict | None = None,
     confusion_file: str = "confusion.png",
+    end_to_end: dict | None = None,
 ) -> None:
     """Writes the card; ``evaluation`` is moodlens_training.evaluate_model's result.
 
     ``training_seconds`` is what the training loop measured (None: not recorded);
-    ``calibration`` is the exporter's temperature fit, if it ran.
+    ``calibration`` is the exporter's temperature fit, if it ran; ``end_to_end`` is
+    ``face_measure.end_to_end``'s result on PublicTest faces.
     """
     meta = evaluation["model_metadata"]
     name = meta.get("moodlens.name") or meta.get("moodlens.version", "?")
@@ -96,6 +98,21 @@ def write_model_card(
         f"max abs diff {parity['max_abs_diff']:.1e}, argmax agreement "
         f"{parity['argmax_agreement']:.2%} on {parity['faces']} faces"
     )
+    e2e_text = ""
+    if end_to_end:
+        portrait, scenes, alone = (end_to_end[k] for k in ("portrait", "scenes", "alone"))
+        e2e_text = (
+            "\n## Through `detect()`: end to end (PublicTest)\n\n"
+            f"The first {alone['faces']} PublicTest faces of `benchmarks/bench_face_finder.py` "
+            "(seed 1) placed\ninto frames, found by the default face finder (BlazeFace) and "
+            "classified by this model;\na face not found counts as wrong.\n\n"
+            "| | found | right end to end |\n|---|---|---|\n"
+            "| portrait: 96 px face in a 48 px black border (192x192) | "
+            f"{portrait['found']:.1%} | {portrait['right']:.1%} |\n"
+            "| scenes: 64-160 px faces rolled up to 15 degrees in 1280x720 photos, "
+            f"`min_face=56` | {scenes['found']:.1%} | {scenes['right']:.1%} |\n"
+            f"| the classifier alone on the same 48x48 faces | - | {alone['right']:.1%} |\n"
+        )
     version = meta.get("moodlens.version", "?")
     ferplus = meta.get("moodlens.ferplus", "none")
     labels = "original" if ferplus == "none" else f"FER+ {ferplus}"
@@ -105,7 +122,7 @@ A moodlens emotion model (`{Path(evaluation["model"]).name}`), trained by `moodl
 exported by `moodlens-export`. Every number below was written by `moodlens-export --card` from
 the evaluation it ran through the SDK (`EmotionDetector(model=...).classify`) on perfectly
 framed FER2013 crops; through `detect()` on whole frames a face must first be found, which
-costs more (see the README's end-to-end table).
+costs more (see "Through `detect()`" below).
 
 ## Summary
 
@@ -134,7 +151,7 @@ costs more (see the README's end-to-end table).
 {rows}
 
 ![confusion matrix]({confusion_file})
-
+{e2e_text}
 ## Reproduce
 
 ```

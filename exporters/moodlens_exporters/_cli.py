@@ -78,6 +78,11 @@ def _step(message: str) -> None:
     print(f"moodlens-export: {message}", file=sys.stderr, flush=True)
 
 
+#: PublicTest faces the card's end-to-end section places into frames (the face-finder
+#: benchmark's first 300, same seed: its README table and the card agree).
+END_TO_END_FACES = 300
+
+
 def card_paths(out: Path) -> tuple[Path, Path]:
     """The model card and confusion plot of a model file: one pair per model, no collisions."""
     return out.with_suffix(".card.md"), out.with_suffix(".confusion.png")
@@ -101,6 +106,10 @@ def _write_card(args, argv, config: dict, state: dict, report: dict, evaluation:
         + (f" --teacher {Path(config['teacher']).name}" if config.get("teacher") else "")
     )
     command = "moodlens-export " + " ".join(sys.argv[1:] if argv is None else argv)
+    from .face_measure import end_to_end, load_fer_faces
+
+    _step(f"measuring end to end through detect() on {END_TO_END_FACES} PublicTest faces")
+    faces, labels = load_fer_faces(args.data, "PublicTest", END_TO_END_FACES, seed=1)
     write_model_card(
         card,
         evaluation=evaluation,
@@ -113,6 +122,7 @@ def _write_card(args, argv, config: dict, state: dict, report: dict, evaluation:
         calibration=report.get("calibration"),
         confusion_file=confusion.name,
         int8=report.get("int8"),
+        end_to_end=end_to_end(args.out, faces, labels),
     )
 
 

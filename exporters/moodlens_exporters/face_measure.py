@@ -9,7 +9,7 @@ on them (the box the emotion model's ``crop_margin`` was measured against).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +18,22 @@ import numpy as np
 
 __all__ = [
     "NON_FACE",
+    "SCENE_MIN_FACE",
     "backgrounds",
+    "end_to_end",
     "framing_jitter",
     "load_fer_faces",
+    "match",
     "measure_framing",
     "measure_face_range",
     "padded_face",
     "place_face",
+    "portrait_frames",
+    "scene_frames",
 ]
+
+#: ``min_face`` the scene measurements pass to every moodlens finder (faces are 64-160 px).
+SCENE_MIN_FACE = 56
 
 #: scikit-image samples without a face (``camera`` and ``astronaut`` show one).
 NON_FACE = (
@@ -81,7 +89,11 @@ def backgrounds() -> list[np.ndarray]:
         for name in NON_FACE:
             try:
                 image = getattr(skimage.data, name)()
-            except Exception:  # noqa: BLE001 - some samples need a download (pooch)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # noqa: BLE001 - some samples need a download (pooch),
+                # and under pytest scikit-image raises pytest's Skipped (a BaseException)
+                # for those instead of an error, which would skip the caller's test.
                 continue
             bgr = _to_bgr_uint8(image)
             if min(bgr.shape[:2]) >= 64:
@@ -267,4 +279,122 @@ def framing_jitter(
         if values:
             out[f"{name}_median"] = float(np.median(values))
             out[f"{name}_sd"] = float(np.std(values))
+    return out
+
+
+# -- faces placed into frames, and the faces a detector reports on them ----------------------
+#: One face in a frame: centre x, centre y, side (pixels), label, index into the faces.
+Truth = tuple[float, float, float, int, int]
+
+
+def portrait_frames(
+    faces: np.ndarray, labels: np.ndarray
+) -> Iterator[tuple[np.ndarray, list[Truth]]]:
+    """Each 48x48 face upscaled to 96 px inside a 48 px black border: a 192x192 BGR frame."""
+    for i, face in enumerate(faces):
+        big = cv2.resize(face, (96, 96), interpolation=cv2.INTER_CUBIC)
+        frame = cv2.copyMakeBorder(big, 48, 48, 48, 48, cv2.BORDER_CONSTANT, value=0)
+        yield (
+            cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR),
+            [(96.0, 96.0, 96.0 / 1.02, int(labels[i]), i)],
+        )
+
+
+def scene_frames(
+    faces: np.ndarray,
+    labels: np.ndarray,
+    photos: Sequence[np.ndarray],
+    w: int,
+    h: int,
+    sizes: tuple[int, int],
+    per_frame: int,
+    angle: float,
+    seed: int,
+) -> Iterator[tuple[np.ndarray, list[Truth]]]:
+    """Frames of w x h with ``per_frame`` faces each, of ``sizes`` pixels (inclusive range),
+    rotated up to ``angle`` degrees, at random places that do not overlap, on a photo or
+    texture background (:func:`background`)."""
+    rng = np.random.default_rng(seed)
+    i = 0
+    while i < len(faces):
+        frame = background(rng, w, h, photos)
+        truths: list[Truth] = []
+        taken: list[tuple[float, float, float]] = []
+        for _ in range(per_frame):
+            if i >= len(faces):
+                break
+            side = int(rng.integers(sizes[0], sizes[1] + 1))
+            for _try in range(50):
+                reach = side * 0.8
+                cx, cy = rng.uniform(reach, w - reach), rng.uniform(reach, h - reach)
+                if all(math.hypot(cx - x, cy - y) > (side + s) for x, y, s in taken):
+                    break
+            place_face(frame, faces[i], side, cx, cy, rng.uniform(-angle, angle))
+            taken.append((cx, cy, side))
+            truths.append((cx, cy, side / 1.02, int(labels[i]), i))
+            i += 1
+        yield frame, truths
+
+
+def match(
+    found: Sequence[tuple[Any, int]], cx: float, cy: float, side: float
+) -> tuple[Any, int] | None:
+    """The (box, label) found for a face at (cx, cy) of ``side`` pixels: the nearest box
+    whose centre lies within half the side and whose size is 0.5-2x the side."""
+    best, best_d = None, math.inf
+    for box, label in found:
+        bx, by = box.x + box.w / 2, box.y + box.h / 2
+        d = math.hypot(bx - cx, by - cy)
+        if d < side / 2 and 0.5 * side <= math.sqrt(box.w * box.h) <= 2 * side and d < best_d:
+            best, best_d = (box, label), d
+    return best
+
+
+def end_to_end(
+    model: str | Path | None,
+    faces: np.ndarray,
+    labels: np.ndarray,
+    *,
+    face_finder: str = "blazeface",
+    photos: Sequence[np.ndarray] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Accuracy through ``EmotionDetector.detect`` on FER faces placed into frames.
+
+    Two settings, as in ``benchmarks/bench_face_finder.py``: "portrait" (default finder
+    options) and "scenes" (64-160 px faces rotated up to 15 degrees in 1280x720 photo or
+    texture frames, ``min_face=56``). Each gives the share of faces found, the share
+    right end to end (a missed face is wrong), and the classifier alone on the same
+    48x48 faces for comparison.
+    """
+    from moodlens import EmotionDetector, FaceFinderOptions
+
+    photos = backgrounds() if photos is None else photos
+    with EmotionDetector(model=model, threads=1) as alone_detector:
+        alone = alone_detector.classify(faces).argmax(axis=1)
+    out: dict[str, dict[str, float]] = {}
+    settings = (
+        ("portrait", None, portrait_frames(faces, labels)),
+        (
+            "scenes",
+            SCENE_MIN_FACE,
+            scene_frames(faces, labels, photos, 1280, 720, (64, 160), 1, 15.0, seed=2),
+        ),
+    )
+    for name, min_face, frames in settings:
+        found = right = 0
+        with EmotionDetector(
+            model=model,
+            face_finder=face_finder,
+            face_options=FaceFinderOptions(min_face=min_face),
+            threads=1,
+        ) as detector:
+            for frame, truths in frames:
+                hits = [(f.box, list(f.scores).index(f.emotion)) for f in detector.detect(frame)]
+                for cx, cy, side, label, _ in truths:
+                    hit = match(hits, cx, cy, side)
+                    found += hit is not None
+                    right += hit is not None and hit[1] == label
+        n = max(1, len(faces))
+        out[name] = {"faces": len(faces), "found": found / n, "right": right / n}
+    out["alone"] = {"faces": len(faces), "right": float(np.mean(alone == labels))}
     return out

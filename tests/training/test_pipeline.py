@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -94,7 +95,7 @@ def test_train_export_load_evaluate(tmp_path, request, capsys):
     ]  # what runs, said as it starts
     assert steps == [
         "loading", "loading", "fitting", "converting", "checking", "evaluating", "quantizing",
-        "evaluating", "writing",
+        "evaluating", "writing", "measuring",
     ]  # fmt: skip
     report = json.loads(shipped.with_suffix(".export.json").read_text())
     with EmotionDetector(model=shipped.with_suffix(".int8.onnx")) as int8:
@@ -105,6 +106,11 @@ def test_train_export_load_evaluate(tmp_path, request, capsys):
     card = shipped.with_suffix(".card.md").read_text()
     assert f"{report['publictest_accuracy']:.2%}" in card
     assert "chosen on `Validation`" in card and "default model" not in card
+    # end to end through detect(): faces placed into frames, found, then classified
+    e2e = card[card.index("## Through `detect()`") :]
+    rows = re.findall(r"\| ([\d.]+)% \| ([\d.]+)% \|$", e2e, flags=re.MULTILINE)
+    assert len(rows) == 2, e2e  # portrait and scenes: found, right end to end
+    assert all(float(right) <= float(found) and float(found) > 50.0 for found, right in rows), e2e
     assert shipped.with_suffix(".confusion.png").stat().st_size > 0
     # temperature fitted on Validation, baked in, recorded; ECE reported before and after
     cal = report["calibration"]
