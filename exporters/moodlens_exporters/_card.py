@@ -20,6 +20,90 @@ def hardware() -> str:
     return f"{model}, {os.cpu_count()} cores, no GPU"
 
 
+#: The end of every moodlens model card: what the model is for and where it fails.
+INTENDED_USE_AND_LIMITATIONS = """
+## Intended use
+
+Consumer apps that react to a user's expression with their consent: mood journals, music,
+games, accessibility feedback. Output is a probability over seven posed-expression
+categories for a face crop, not a measurement of what a person feels.
+
+## Limitations
+
+- **Data bias.** FER2013 was collected by web image search in 2013: mostly adults, light skin
+  tones over-represented, frontal faces, many posed or exaggerated expressions. Accuracy is
+  lower for children, older adults, darker skin tones, profile views, occlusion (masks,
+  glasses, hands) and poor light; it has not been measured per group here.
+- **Posed vs spontaneous.** Everyday spontaneous expressions are subtler than FER2013's; expect
+  more `neutral` and more confusion between fear, surprise and sadness on real video.
+- **Label noise.** FER2013's labels disagree with crowd relabelling (FER+) for a sizeable share
+  of faces; about 1 in 3 faces are misclassified even on the test split.
+- **Rare classes.** `disgust` has 436 training faces; its recall is the least reliable.
+- **Not for decisions about people.** Do not use it for hiring, grading, policing, insurance,
+  medical diagnosis or any decision with consequences for the person in the frame. An
+  expression is not an emotion, and an emotion is not an intention.
+"""
+
+
+def per_class_rows(per_class: dict) -> str:
+    """The rows of a per-class precision / recall / F1 / faces table."""
+    return "\n".join(
+        f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
+        for name, m in per_class.items()
+    )
+
+
+def calibration_rows(calibration: dict | None, evaluation: dict) -> str:
+    """Summary rows: the temperature and ECE before / after on Validation and PublicTest,
+    or PublicTest's ECE alone when no temperature was fitted."""
+    if not calibration:
+        return f"| ECE, 15 bins, PublicTest | {evaluation.get('ece', float('nan')):.3f} |\n"
+    rows = (
+        f"| temperature (fitted on Validation) | {calibration['temperature']:.3f} |\n"
+        f"| ECE, 15 bins, Validation: before / after | "
+        f"{calibration['validation_ece_before']:.3f} / "
+        f"{calibration['validation_ece_after']:.3f} |\n"
+    )
+    if "publictest_ece_before" in calibration:
+        rows += (
+            f"| ECE, 15 bins, PublicTest: before / after | "
+            f"{calibration['publictest_ece_before']:.3f} / "
+            f"{calibration['publictest_ece_after']:.3f} |\n"
+        )
+    return rows
+
+
+def results_section(evaluation: dict, confusion_file: str, end_to_end: dict | None) -> str:
+    """Per-class PublicTest table, the confusion plot and the end-to-end section."""
+    return f"""## Per class (PublicTest)
+
+| class | precision | recall | F1 | faces |
+|---|---|---|---|---|
+{per_class_rows(evaluation["per_class"])}
+
+![confusion matrix]({confusion_file})
+{end_to_end_section(end_to_end)}"""
+
+
+def end_to_end_section(end_to_end: dict | None) -> str:
+    """The "Through detect()" section from ``face_measure.end_to_end``'s result ("" if None)."""
+    if not end_to_end:
+        return ""
+    portrait, scenes, alone = (end_to_end[k] for k in ("portrait", "scenes", "alone"))
+    return (
+        "\n## Through `detect()`: end to end (PublicTest)\n\n"
+        f"The first {alone['faces']} PublicTest faces of `benchmarks/bench_face_finder.py` "
+        "(seed 1) placed\ninto frames, found by the default face finder (BlazeFace) and "
+        "classified by this model;\na face not found counts as wrong.\n\n"
+        "| | found | right end to end |\n|---|---|---|\n"
+        "| portrait: 96 px face in a 48 px black border (192x192) | "
+        f"{portrait['found']:.1%} | {portrait['right']:.1%} |\n"
+        "| scenes: 64-160 px faces rolled up to 15 degrees in 1280x720 photos, "
+        f"`min_face=56` | {scenes['found']:.1%} | {scenes['right']:.1%} |\n"
+        f"| the classifier alone on the same 48x48 faces | - | {alone['right']:.1%} |\n"
+    )
+
+
 def write_model_card(
     path: Path,
     *,
@@ -44,10 +128,6 @@ def write_model_card(
     meta = evaluation["model_metadata"]
     name = meta.get("moodlens.name") or meta.get("moodlens.version", "?")
     selection = meta.get("moodlens.selection_split", "PublicTest")
-    rows = "\n".join(
-        f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
-        for name, m in evaluation["per_class"].items()
-    )
     minutes = (
         f"{training_seconds / 60:.0f} minutes (measured by the training loop)"
         if training_seconds
@@ -56,21 +136,11 @@ def write_model_card(
     faces_per_s = evaluation["faces"] / evaluation["seconds"] if evaluation.get("seconds") else 0
     if calibration:
         cal_rows = (
-            f"| temperature (fitted on Validation) | {calibration['temperature']:.3f} |\n"
             f"| Validation accuracy (chose the epoch) | "
             f"{calibration['validation_accuracy']:.2%} |\n"
-            f"| ECE, 15 bins, Validation: before / after | "
-            f"{calibration['validation_ece_before']:.3f} / "
-            f"{calibration['validation_ece_after']:.3f} |\n"
-        )
-        if "publictest_ece_before" in calibration:
-            cal_rows += (
-                f"| ECE, 15 bins, PublicTest: before / after | "
-                f"{calibration['publictest_ece_before']:.3f} / "
-                f"{calibration['publictest_ece_after']:.3f} |\n"
-            )
+        ) + calibration_rows(calibration, evaluation)
     else:
-        cal_rows = f"| ECE, 15 bins, PublicTest | {evaluation.get('ece', float('nan')):.3f} |\n"
+        cal_rows = calibration_rows(None, evaluation)
     if selection == "PublicTest":
         honesty = (
             "PublicTest was used to choose the epoch, so its accuracy is slightly optimistic; "
@@ -98,21 +168,6 @@ def write_model_card(
         f"max abs diff {parity['max_abs_diff']:.1e}, argmax agreement "
         f"{parity['argmax_agreement']:.2%} on {parity['faces']} faces"
     )
-    e2e_text = ""
-    if end_to_end:
-        portrait, scenes, alone = (end_to_end[k] for k in ("portrait", "scenes", "alone"))
-        e2e_text = (
-            "\n## Through `detect()`: end to end (PublicTest)\n\n"
-            f"The first {alone['faces']} PublicTest faces of `benchmarks/bench_face_finder.py` "
-            "(seed 1) placed\ninto frames, found by the default face finder (BlazeFace) and "
-            "classified by this model;\na face not found counts as wrong.\n\n"
-            "| | found | right end to end |\n|---|---|---|\n"
-            "| portrait: 96 px face in a 48 px black border (192x192) | "
-            f"{portrait['found']:.1%} | {portrait['right']:.1%} |\n"
-            "| scenes: 64-160 px faces rolled up to 15 degrees in 1280x720 photos, "
-            f"`min_face=56` | {scenes['found']:.1%} | {scenes['right']:.1%} |\n"
-            f"| the classifier alone on the same 48x48 faces | - | {alone['right']:.1%} |\n"
-        )
     version = meta.get("moodlens.version", "?")
     ferplus = meta.get("moodlens.ferplus", "none")
     labels = "original" if ferplus == "none" else f"FER+ {ferplus}"
@@ -144,14 +199,7 @@ costs more (see "Through `detect()`" below).
 
 {honesty}
 {int8_text}
-## Per class (PublicTest)
-
-| class | precision | recall | F1 | faces |
-|---|---|---|---|---|
-{rows}
-
-![confusion matrix]({confusion_file})
-{e2e_text}
+{results_section(evaluation, confusion_file, end_to_end)}
 ## Reproduce
 
 ```
@@ -159,26 +207,115 @@ costs more (see "Through `detect()`" below).
 {command}
 moodlens-evaluate {Path(evaluation["model"]).name} --data fer2013.csv --split PublicTest
 ```
-
-## Intended use
-
-Consumer apps that react to a user's expression with their consent: mood journals, music,
-games, accessibility feedback. Output is a probability over seven posed-expression
-categories for a face crop, not a measurement of what a person feels.
-
-## Limitations
-
-- **Data bias.** FER2013 was collected by web image search in 2013: mostly adults, light skin
-  tones over-represented, frontal faces, many posed or exaggerated expressions. Accuracy is
-  lower for children, older adults, darker skin tones, profile views, occlusion (masks,
-  glasses, hands) and poor light; it has not been measured per group here.
-- **Posed vs spontaneous.** Everyday spontaneous expressions are subtler than FER2013's; expect
-  more `neutral` and more confusion between fear, surprise and sadness on real video.
-- **Label noise.** FER2013's labels disagree with crowd relabelling (FER+) for a sizeable share
-  of faces; about 1 in 3 faces are misclassified even on the test split.
-- **Rare classes.** `disgust` has 436 training faces; its recall is the least reliable.
-- **Not for decisions about people.** Do not use it for hiring, grading, policing, insurance,
-  medical diagnosis or any decision with consequences for the person in the frame. An
-  expression is not an emotion, and an emotion is not an intention.
 """
-    path.write_text(text)
+    path.write_text(text + INTENDED_USE_AND_LIMITATIONS)
+
+
+def _member_rows(members: list[dict]) -> str:
+    def cell(value) -> str:
+        return "-" if value is None else str(value)
+
+    return "\n".join(
+        f"| `{m['file']}` | {cell(m.get('version'))} | {cell(m.get('architecture'))} | "
+        f"{'yes' if m.get('flip_tta') == 'true' else 'no'} | {cell(m.get('selection_split'))} | "
+        f"{m['weight']:.3f} | {m['validation_accuracy']:.2%} |"
+        for m in members
+    )
+
+
+def write_ensemble_card(
+    path: Path,
+    *,
+    evaluation: dict,
+    validation: dict,
+    members: list[dict],
+    weights_given: bool,
+    command: str,
+    calibration: dict | None = None,
+    confusion_file: str = "confusion.png",
+    end_to_end: dict | None = None,
+) -> None:
+    """Writes an ensemble's card (``moodlens-ensemble --card``).
+
+    Args:
+        path: the ``.card.md`` to write.
+        evaluation: the merged model's PublicTest evaluation (as evaluate_model's).
+        validation: the merged model's Validation evaluation (``accuracy``, ``macro_f1``).
+        members: per member ``file``, ``weight`` (normalised), ``validation_accuracy``
+            and, where its metadata has them, ``version``, ``architecture``,
+            ``flip_tta`` and ``selection_split``.
+        weights_given: the weights came from ``--weights`` (else equal).
+        command: the command line that wrote the model, for the Reproduce block.
+        calibration: the temperature fit (as moodlens-export's), if it ran.
+        confusion_file: the confusion plot's file name, beside the card.
+        end_to_end: ``face_measure.end_to_end``'s result on PublicTest faces.
+    """
+    meta = evaluation["model_metadata"]
+    name = meta.get("moodlens.name") or meta.get("moodlens.version", "?")
+    version = meta.get("moodlens.version", "?")
+    file = Path(evaluation["model"]).name
+    faces_per_s = evaluation["faces"] / evaluation["seconds"] if evaluation.get("seconds") else 0
+    if weights_given:
+        weights = (
+            "given with `--weights` (to be chosen on Validation; this tool cannot check how "
+            "they were chosen)"
+        )
+    else:
+        weights = f"equal ({len(members)} members), nothing chosen"
+    tuned = "the temperature was" if calibration else "nothing was"
+    # absent: not written by moodlens-export, which always records it
+    on_test = [m["file"] for m in members if m.get("selection_split") in ("PublicTest", None)]
+    honesty = (
+        f"Weights: {weights}. {tuned.capitalize()} fitted on `Validation` (10% of Training, "
+        "stratified, fixed seed). PublicTest was measured once, after that, for this card, and "
+        "chose nothing. PrivateTest was never available to this project. Members that chose "
+        "their epoch on Validation make their Validation accuracy slightly optimistic."
+    )
+    if on_test:
+        honesty += (
+            f"\n\n**Not chosen on Validation: {', '.join(on_test)}** chose the epoch on "
+            "PublicTest or do not say (`-`), so the PublicTest accuracy may be slightly "
+            "optimistic."
+        )
+    shares = ", ".join(f"{m['weight']:.3f}" for m in members)
+    speed = f"{faces_per_s:.0f} on {hardware()}"
+    text = f"""# Model card: `{name}` (ensemble of {len(members)}), version `{version}`
+
+A moodlens emotion model (`{file}`): one ONNX graph that runs {len(members)} exported models
+and averages their probabilities, merged by `moodlens-ensemble`. Every number below was
+written by `moodlens-ensemble --card` from the evaluation it ran through the SDK
+(`EmotionDetector(model=...).classify`) on perfectly framed FER2013 crops; through
+`detect()` on whole frames a face must first be found, which costs more (see "Through
+`detect()`" below).
+
+## Members
+
+| file | version | architecture | mirror TTA | chose its epoch on | weight | Validation accuracy |
+|---|---|---|---|---|---|---|
+{_member_rows(members)}
+
+## Summary
+
+| | |
+|---|---|
+| task | 7-class facial expression from a 48x48 gray face crop |
+| classes | {", ".join(evaluation["per_class"])} (FER2013 order) |
+| architecture | {meta.get("moodlens.architecture", "?")} |
+| weights | {"given" if weights_given else "equal"}: {shares} |
+| Validation accuracy (merged) | {validation["accuracy"]:.2%} ({validation["faces"]} faces) |
+| PrivateTest | never used |
+| **PublicTest accuracy** | **{evaluation["accuracy"]:.2%}** ({evaluation["faces"]} faces) |
+| PublicTest macro-F1 | {evaluation["macro_f1"]:.3f} |
+{calibration_rows(calibration, evaluation)}| faces/s while evaluating (batched) | {speed} |
+
+{honesty}
+
+{results_section(evaluation, confusion_file, end_to_end)}
+## Reproduce
+
+```
+{command}
+moodlens-evaluate {file} --data fer2013.csv --split PublicTest
+```
+"""
+    path.write_text(text + INTENDED_USE_AND_LIMITATIONS)

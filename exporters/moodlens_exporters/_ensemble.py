@@ -4,6 +4,9 @@ Members may differ in architecture and normalisation: the merged graph takes
 pixels scaled to [0, 1] and applies each member's own ``(x - mean) / std`` in
 its branch, so one ``classify`` call runs them all. Members must agree on the
 labels, input size and crop margin (the SDK crops once for the whole graph).
+
+A temperature T fitted on Validation can be baked in after the average:
+softmax(log(max(p, SCORE_FLOOR)) / T), which changes confidence, never the ranking.
 """
 
 from __future__ import annotations
@@ -17,6 +20,30 @@ import numpy as np
 from ._keras_to_onnx import ExportError
 
 _SAME = ("moodlens.labels", "moodlens.input_size", "moodlens.crop_margin")
+#: The averaged probabilities are floored before the log: a member may round a score to 0.
+SCORE_FLOOR = 1e-7
+
+
+def log_scores(scores: np.ndarray) -> np.ndarray:
+    """log(max(p, SCORE_FLOOR)): the "logits" a baked temperature divides."""
+    return np.log(np.clip(np.asarray(scores, dtype=np.float64), SCORE_FLOOR, None))
+
+
+def _temperature_head(averaged: str, temperature: float, out: str):
+    """Nodes and initializers for softmax(log(max(averaged, floor)) / temperature)."""
+    from onnx import helper, numpy_helper
+
+    inits = [
+        numpy_helper.from_array(np.array(SCORE_FLOOR, np.float32), "score_floor"),
+        numpy_helper.from_array(np.array(temperature, np.float32), "temperature"),
+    ]
+    nodes = [
+        helper.make_node("Max", [averaged, "score_floor"], ["floored"]),
+        helper.make_node("Log", ["floored"], ["log_scores"]),
+        helper.make_node("Div", ["log_scores", "temperature"], ["tempered"]),
+        helper.make_node("Softmax", ["tempered"], [out], axis=1),
+    ]
+    return nodes, inits
 
 
 def _metadata(model) -> dict[str, str]:
@@ -45,6 +72,7 @@ def merge(
     *,
     weights: Sequence[float] | None = None,
     metadata: dict[str, str] | None = None,
+    temperature: float | None = None,
 ) -> Path:
     """Writes the ensemble of ``paths`` to ``out``; returns ``out``.
 
@@ -54,9 +82,12 @@ def merge(
         weights: one per member (normalised to sum 1); equal when None. Choose them
             on the Validation split, never on a test split.
         metadata: extra ``moodlens.*`` entries (version, name, measured numbers).
+        temperature: bake softmax(log p / T) after the average (fitted on Validation,
+            see ``log_scores``) and record ``moodlens.temperature``; None for none.
 
     Raises:
-        ExportError: fewer than two members, members that disagree, or bad weights.
+        ExportError: fewer than two members, members that disagree, bad weights or a
+            temperature that is not a positive number.
     """
     import onnx
     from onnx import TensorProto, compose, helper, numpy_helper
@@ -69,6 +100,8 @@ def merge(
     if w.shape != (len(models),) or (w < 0).any() or w.sum() <= 0:
         raise ExportError(f"need {len(models)} non-negative weights, got {list(w)}.")
     w = w / w.sum()
+    if temperature is not None and not (np.isfinite(temperature) and temperature > 0):
+        raise ExportError(f"the temperature must be a positive number, got {temperature}.")
 
     height, width = json.loads(metas[0]["moodlens.input_size"])
     nodes, inits, value_infos = [], [], []
@@ -96,7 +129,13 @@ def merge(
             helper.make_node("Mul", [graph.output[0].name, f"m{i}_weight"], [f"m{i}_weighted"])
         )
         weighted.append(f"m{i}_weighted")
-    nodes.append(helper.make_node("Sum", weighted, ["scores"]))
+    if temperature is None:
+        nodes.append(helper.make_node("Sum", weighted, ["scores"]))
+    else:
+        nodes.append(helper.make_node("Sum", weighted, ["averaged"]))
+        head, head_inits = _temperature_head("averaged", temperature, "scores")
+        nodes += head
+        inits += head_inits
     graph = helper.make_graph(
         nodes,
         "moodlens_ensemble",
@@ -130,6 +169,8 @@ def merge(
             "moodlens.selection_split": "Validation",
         }
     )
+    if temperature is not None:
+        props["moodlens.temperature"] = repr(float(temperature))
     props.update(metadata or {})
     helper.set_model_props(merged, props)
     merged.doc_string = "moodlens facial-emotion ensemble"

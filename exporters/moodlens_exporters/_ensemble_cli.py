@@ -1,5 +1,8 @@
 """``moodlens-ensemble M1.onnx M2.onnx ... --out E.onnx``: one graph averaging members.
 
+With ``--data``, a temperature is fitted on the Validation split (carved from
+Training) and baked into the graph, and PublicTest is measured once, after it.
+
 Exit codes: 0 success, 1 a failure while running, 2 a usage error.
 """
 
@@ -7,10 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 from moodlens import MoodlensError, __version__
+
+#: What the .export.json keeps of each split's evaluation.
+_SPLIT_KEYS = ("faces", "accuracy", "macro_f1", "ece", "nll", "mean_confidence", "per_class")
 
 
 def _weights(text: str) -> list[float]:
@@ -21,6 +30,141 @@ def _weights(text: str) -> list[float]:
     if any(v < 0 for v in values) or sum(values) <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: weights must be >= 0 and not all 0")
     return values
+
+
+def _evaluate(model: Path, faces) -> tuple[dict, np.ndarray]:
+    """evaluate_model's result for ``faces`` plus the scores it came from."""
+    from moodlens import EmotionDetector
+    from moodlens_training import calibration, metrics
+
+    with EmotionDetector(model=model) as detector:
+        start = time.perf_counter()
+        scores = detector.classify(faces.images)
+        seconds = time.perf_counter() - start
+        metadata = dict(detector.info.metadata)
+    result = metrics(faces.labels, scores.argmax(axis=1))
+    result.update(calibration(faces.labels, scores))
+    result.update(model=str(model), model_metadata=metadata, seconds=seconds)
+    return result, scores
+
+
+def _members_on_validation(args, val) -> list[dict]:
+    """Each member's file, normalised weight, provenance metadata and Validation accuracy."""
+    w = np.ones(len(args.members)) if args.weights is None else np.asarray(args.weights)
+    rows = []
+    for path, weight in zip(args.members, (w / w.sum()).tolist(), strict=True):
+        result, _ = _evaluate(path, val)
+        meta = result["model_metadata"]
+        rows.append(
+            {
+                "file": path.name,
+                "weight": weight,
+                "validation_accuracy": result["accuracy"],
+                **{
+                    key: meta[f"moodlens.{key}"]
+                    for key in ("version", "architecture", "flip_tta", "selection_split")
+                    if f"moodlens.{key}" in meta
+                },
+            }
+        )
+        print(f"member {path.name}: Validation accuracy {result['accuracy']:.4f}")
+    return rows
+
+
+def _calibrate(args, meta: dict[str, str], val, val_result: dict, scores) -> tuple[dict, dict]:
+    """Fits T on Validation and re-merges ``args.out`` with T baked in; returns the fit's
+    numbers and Validation's calibration at T."""
+    from moodlens_training import calibration
+
+    from ._calibrate import fit_temperature, scores_at
+    from ._ensemble import log_scores, merge
+
+    # 4 decimals: the graph, the metadata and the card then hold the same T
+    temperature = round(fit_temperature(log_scores(scores), val.labels), 4)
+    after = calibration(val.labels, scores_at(temperature, log_scores(scores), None))
+    fit = {
+        "temperature": temperature,
+        "validation_accuracy": val_result["accuracy"],
+        "validation_ece_before": val_result["ece"],
+        "validation_ece_after": after["ece"],
+        "validation_nll_before": val_result["nll"],
+        "validation_nll_after": after["nll"],
+    }
+    meta.update({f"moodlens.{k}": f"{v:.4f}" for k, v in fit.items() if k != "temperature"})
+    merge(args.members, args.out, weights=args.weights, metadata=meta, temperature=temperature)
+    print(
+        f"temperature {temperature:.4f} (fitted on Validation): ECE "
+        f"{fit['validation_ece_before']:.4f} -> {fit['validation_ece_after']:.4f} on Validation"
+    )
+    return fit, after
+
+
+def _measure(args, meta: dict[str, str], report: dict) -> tuple[dict, dict] | None:
+    """Validation: members, merged model, temperature; then PublicTest once, after T is
+    fixed. Fills ``report``; returns (Validation, PublicTest) evaluations for the card."""
+    from moodlens_training import VALIDATION, calibration, load_faces, with_validation
+
+    from ._calibrate import scores_at
+    from ._ensemble import log_scores
+    from ._keras_to_onnx import set_metadata
+
+    faces = with_validation(load_faces(args.data))
+    val = faces[VALIDATION]
+    report["member_rows"] = _members_on_validation(args, val)
+    val_result, scores = _evaluate(args.out, val)
+    fit = None
+    if not args.no_calibrate:
+        fit, after = _calibrate(args, meta, val, val_result, scores)
+        val_result.update(after)  # the shipped graph's: T moves confidence, never the argmax
+    report["calibration"] = fit
+    report[VALIDATION] = {k: val_result[k] for k in _SPLIT_KEYS}
+    print(f"{VALIDATION}: accuracy {val_result['accuracy']:.4f}, ECE {val_result['ece']:.4f}")
+    if "PublicTest" not in faces:
+        return None
+    test = faces["PublicTest"]
+    result, scores = _evaluate(args.out, test)  # the shipped graph, T included
+    report["PublicTest"] = {k: result[k] for k in _SPLIT_KEYS}
+    print(f"PublicTest: accuracy {result['accuracy']:.4f}, ECE {result['ece']:.4f}")
+    if fit:
+        # softmax(log(p_T) * T) undoes the baked softmax(log p / T) (up to the 1e-7 floor)
+        plain = scores_at(1 / fit["temperature"], log_scores(scores), None)
+        fit["publictest_ece_before"] = calibration(test.labels, plain)["ece"]
+        fit["publictest_ece_after"] = result["ece"]
+    meta["moodlens.publictest_accuracy"] = f"{result['accuracy']:.4f}"
+    meta.update({f"moodlens.{k}": f"{v:.4f}" for k, v in (fit or {}).items() if "publictest" in k})
+    set_metadata(args.out, {**result["model_metadata"], **meta})
+    result["model_metadata"].update(meta)
+    return val_result, result
+
+
+def _write_card(args, argv, report: dict, validation: dict, evaluation: dict) -> None:
+    from moodlens_training import plot_confusion
+
+    from ._card import write_ensemble_card
+    from ._cli import END_TO_END_FACES, card_paths
+    from .face_measure import end_to_end, load_fer_faces
+
+    card, confusion = card_paths(args.out)
+    plot_confusion(
+        np.asarray(evaluation["confusion"]),
+        confusion,
+        title=f"PublicTest accuracy {evaluation['accuracy']:.1%}",
+    )
+    faces, labels = load_fer_faces(args.data, "PublicTest", END_TO_END_FACES, seed=1)
+    e2e = end_to_end(args.out, faces, labels)
+    report["end_to_end"] = e2e
+    write_ensemble_card(
+        card,
+        evaluation=evaluation,
+        validation=validation,
+        members=report["member_rows"],
+        weights_given=args.weights is not None,
+        command=shlex.join(["moodlens-ensemble", *(sys.argv[1:] if argv is None else argv)]),
+        calibration=report["calibration"],
+        confusion_file=confusion.name,
+        end_to_end=e2e,
+    )
+    print(f"wrote {card} and {confusion}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,49 +185,48 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model-version", default="ensemble", help="the merged model's version")
     p.add_argument("--name", default="accurate", help="the merged model's name")
     p.add_argument(
-        "--data", help="fer2013.csv[.gz]: measure Validation and PublicTest accuracy, once"
+        "--data",
+        help="fer2013.csv[.gz]: fit the temperature and measure on Validation, then "
+        "PublicTest once",
+    )
+    p.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="skip temperature scaling (by default, with --data, T is fitted on the Validation "
+        "split carved from Training and baked into the graph)",
+    )
+    p.add_argument(
+        "--card",
+        action="store_true",
+        help="write <out>.card.md and <out>.confusion.png beside --out (needs --data)",
     )
     args = p.parse_args(argv)
+    if args.card and not args.data:
+        p.error("--card needs --data: the card reports the Validation and PublicTest evaluation")
     if args.weights is not None and len(args.weights) != len(args.members):
         p.error(f"--weights has {len(args.weights)} values for {len(args.members)} members")
     missing = [str(m) for m in args.members if not m.is_file()]
     if missing:
         print(f"moodlens-ensemble: error: no such model: {', '.join(missing)}", file=sys.stderr)
         return 1
-    from moodlens_training import require_train_extra
+    from moodlens_training import DataError, require_train_extra
+
+    from ._keras_to_onnx import ExportError
 
     try:
         require_train_extra("moodlens-ensemble", ("onnx",))
         from ._ensemble import merge
-        from ._keras_to_onnx import ExportError
 
         meta = {"moodlens.version": args.model_version, "moodlens.name": args.name}
         out = merge(args.members, args.out, weights=args.weights, metadata=meta)
-        report = {"members": [str(m) for m in args.members], "weights": args.weights}
-        if args.data:
-            from moodlens_training import (
-                VALIDATION,
-                evaluate_model,
-                load_faces,
-                with_validation,
-            )
-
-            from ._keras_to_onnx import set_metadata
-
-            faces = with_validation(load_faces(args.data))
-            for split in (VALIDATION, "PublicTest"):
-                if split in faces:
-                    result = evaluate_model(out, faces[split])
-                    report[split] = {k: result[k] for k in ("accuracy", "macro_f1", "ece")}
-                    print(f"{split}: accuracy {result['accuracy']:.4f}, ECE {result['ece']:.4f}")
-            if "PublicTest" in report:
-                meta["moodlens.publictest_accuracy"] = f"{report['PublicTest']['accuracy']:.4f}"
-                import onnx
-
-                props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
-                set_metadata(out, {**props, **meta})
+        report: dict = {"members": [str(m) for m in args.members], "weights": args.weights}
+        measured = _measure(args, meta, report) if args.data else None
+        if args.card and measured is None:
+            raise ExportError(f"--card needs a PublicTest split in {args.data}; it has none.")
+        if args.card and measured:
+            _write_card(args, argv, report, *measured)
         out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
-    except (ExportError, MoodlensError, OSError) as exc:
+    except (ExportError, DataError, MoodlensError, OSError) as exc:
         print(f"moodlens-ensemble: error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")

@@ -12,11 +12,12 @@ pytest.importorskip("onnx", reason="the exporters need the train extra")
 from ..conftest import tiny_metadata  # noqa: E402
 
 
-def _member(path, seed: int, mean: float, std: float, **meta):
+def _member(path, seed: int, mean: float, std: float, w: np.ndarray | None = None, **meta):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    w = np.random.default_rng(seed).normal(0, 0.05, (48 * 48, 7)).astype(np.float32)
+    if w is None:
+        w = np.random.default_rng(seed).normal(0, 0.05, (48 * 48, 7)).astype(np.float32)
     graph = helper.make_graph(
         [
             helper.make_node("Flatten", ["input"], ["flat"], axis=1),
@@ -107,3 +108,172 @@ def test_cli_merges_and_refuses_mismatched_weights(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert main([str(a), str(tmp_path / "none.onnx"), "--out", str(out)]) == 1
     assert "no such model" in capsys.readouterr().err
+
+
+# Synthetic faces: class k is a bright band of rows 6k..6k+6; 30% of the labels are
+# wrong on purpose, so a right model is ~70% accurate and its confidence can be off.
+_BAND = 6
+
+
+def _band_faces(n: int, seed: int):
+    from moodlens_training import FaceSet
+
+    rng = np.random.default_rng(seed)
+    bands = rng.integers(0, 7, n)
+    images = rng.integers(0, 30, (n, 48, 48))
+    for i, k in enumerate(bands):
+        images[i, k * _BAND : (k + 1) * _BAND] += 200
+    labels = np.where(rng.random(n) < 0.3, rng.integers(0, 7, n), bands)
+    return FaceSet(images.astype(np.uint8), labels.astype(np.int64), np.arange(n))
+
+
+def _band_member(path, strength: float):
+    """Logit k = strength x the mean brightness (0..1) of band k: confidence set by hand."""
+    w = np.zeros((48, 48, 7), np.float32)
+    for k in range(7):
+        w[k * _BAND : (k + 1) * _BAND, :, k] = strength / (_BAND * 48)
+    return _member(path, 0, 0.0, 1.0, w=w.reshape(48 * 48, 7))
+
+
+def _band_csv(tmp_path, training: int = 700, public: int = 120):
+    """A fer2013.csv of band faces (Validation is carved from Training by the loader)."""
+    faces = {"Training": _band_faces(training, 1), "PublicTest": _band_faces(public, 2)}
+    rows = [
+        f"{label},{' '.join(map(str, image.ravel()))},{split}"
+        for split, f in faces.items()
+        for image, label in zip(f.images, f.labels, strict=True)
+    ]
+    path = tmp_path / "faces.csv"
+    path.write_text("emotion,pixels,Usage\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _classify(model, crops):
+    from moodlens import EmotionDetector
+
+    with EmotionDetector(model=model) as d:
+        return d.classify(crops), dict(d.info.metadata)
+
+
+@pytest.mark.parametrize("temperature", [0.5, 2.0])
+def test_baked_temperature_is_softmax_of_log_scores_over_t(tmp_path, temperature):
+    from moodlens_exporters._calibrate import scores_at
+    from moodlens_exporters._ensemble import log_scores, merge
+
+    members = [_member(tmp_path / f"m{i}.onnx", i, 0.5, 0.25) for i in range(2)]
+    plain = merge(members, tmp_path / "plain.onnx")
+    tempered = merge(members, tmp_path / "t.onnx", temperature=temperature)
+    crops = np.random.default_rng(3).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    p, plain_meta = _classify(plain, crops)
+    got, meta = _classify(tempered, crops)
+    expected = scores_at(temperature, log_scores(p), None)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert np.abs(got - p).max() > 1e-3  # T really moved the scores
+    assert (got.argmax(1) == p.argmax(1)).all()
+    assert float(meta["moodlens.temperature"]) == temperature
+    assert "moodlens.temperature" not in plain_meta
+
+
+def test_a_temperature_that_is_not_positive_is_refused(tmp_path):
+    from moodlens_exporters._ensemble import merge
+    from moodlens_exporters._keras_to_onnx import ExportError
+
+    members = [_member(tmp_path / f"m{i}.onnx", i, 0.5, 0.25) for i in range(2)]
+    with pytest.raises(ExportError, match="temperature"):
+        merge(members, tmp_path / "e.onnx", temperature=0.0)
+
+
+@pytest.mark.parametrize(
+    ("strength", "confidence"),
+    [(10.0, "over"), (1.0, "under")],  # ~70% right: 10 nats of margin is too sure, 1 too shy
+)
+def test_cli_fits_t_on_the_right_side_of_1_and_lowers_ece(tmp_path, strength, confidence):
+    from moodlens_exporters._calibrate import scores_at
+    from moodlens_exporters._ensemble import log_scores, merge
+    from moodlens_exporters._ensemble_cli import main
+    from moodlens_training import expected_calibration_error
+
+    members = [
+        _band_member(tmp_path / "a.onnx", strength),
+        _band_member(tmp_path / "b.onnx", strength * 1.2),
+    ]
+    out = tmp_path / "e.onnx"
+    args = [*map(str, members), "--out", str(out), "--data", str(_band_csv(tmp_path))]
+    assert main(args) == 0
+    report = json.loads(out.with_suffix(".export.json").read_text())
+    fit = report["calibration"]
+    assert (fit["temperature"] > 1.0) if confidence == "over" else (fit["temperature"] < 1.0)
+    assert fit["validation_ece_after"] < fit["validation_ece_before"] - 0.05
+    assert fit["publictest_ece_after"] < fit["publictest_ece_before"] - 0.05
+    assert report["PublicTest"]["ece"] == pytest.approx(fit["publictest_ece_after"])
+    assert report["Validation"]["ece"] == pytest.approx(fit["validation_ece_after"])
+    assert 0.5 < report["PublicTest"]["accuracy"] < 0.9
+    # the shipped graph is the plain average with softmax(log p / T) after it
+    crops = _band_faces(8, 5).images
+    plain, _ = _classify(merge(members, tmp_path / "plain.onnx"), crops)
+    got, meta = _classify(out, crops)
+    np.testing.assert_allclose(
+        got, scores_at(fit["temperature"], log_scores(plain), None), atol=1e-5
+    )
+    assert float(meta["moodlens.temperature"]) == fit["temperature"]
+    # PublicTest's "before" (recovered from the shipped scores) is the plain model's ECE
+    public = _band_faces(120, 2)
+    plain_public, _ = _classify(tmp_path / "plain.onnx", public.images)
+    before = expected_calibration_error(public.labels, plain_public)
+    assert fit["publictest_ece_before"] == pytest.approx(before, abs=1e-4)
+    assert meta["moodlens.publictest_accuracy"] == f"{report['PublicTest']['accuracy']:.4f}"
+
+
+def test_no_calibrate_leaves_the_temperature_out(tmp_path):
+    from moodlens_exporters._ensemble import merge
+    from moodlens_exporters._ensemble_cli import main
+
+    members = [_band_member(tmp_path / "a.onnx", 10.0), _band_member(tmp_path / "b.onnx", 12.0)]
+    out = tmp_path / "e.onnx"
+    csv = _band_csv(tmp_path, 140, 20)
+    assert main([*map(str, members), "--out", str(out), "--data", str(csv), "--no-calibrate"]) == 0
+    report = json.loads(out.with_suffix(".export.json").read_text())
+    assert report["calibration"] is None
+    assert set(report) >= {"Validation", "PublicTest"}
+    crops = _band_faces(8, 5).images
+    plain, _ = _classify(merge(members, tmp_path / "plain.onnx"), crops)
+    got, meta = _classify(out, crops)
+    np.testing.assert_allclose(got, plain, atol=1e-6)
+    assert "moodlens.temperature" not in meta
+
+
+@pytest.mark.parametrize("calibrate", [True, False])
+def test_card_reports_publictest_calibration_and_end_to_end(
+    tmp_path, monkeypatch, capsys, calibrate
+):
+    from moodlens_exporters import _cli
+    from moodlens_exporters._ensemble_cli import main
+
+    monkeypatch.setattr(_cli, "END_TO_END_FACES", 6)  # the face finder is real: keep it short
+    members = [_band_member(tmp_path / "a.onnx", 10.0), _band_member(tmp_path / "b.onnx", 12.0)]
+    out = tmp_path / "models" / "accurate.onnx"
+    args = [*map(str, members), "--out", str(out), "--data", str(_band_csv(tmp_path, 140, 30))]
+    args += ["--card", "--weights", "1,3"] + ([] if calibrate else ["--no-calibrate"])
+    assert main(args) == 0
+    card = out.with_suffix(".card.md").read_text()
+    assert out.with_suffix(".confusion.png").stat().st_size > 0
+    report = json.loads(out.with_suffix(".export.json").read_text())
+    assert f"**PublicTest accuracy** | **{report['PublicTest']['accuracy']:.2%}**" in card
+    assert "## Through `detect()`: end to end (PublicTest)" in card
+    assert report["end_to_end"]["alone"]["faces"] == 6
+    for text in ("`a.onnx`", "`b.onnx`", "0.250", "0.750", "given with `--weights`"):
+        assert text in card
+    assert "## Intended use" in card and "## Limitations" in card
+    assert "moodlens-ensemble " in card and "--card" in card  # the Reproduce block
+    assert ("ECE, 15 bins, PublicTest: before / after" in card) == calibrate
+    assert ("temperature (fitted on Validation)" in card) == calibrate
+
+
+def test_card_needs_data(tmp_path):
+    from moodlens_exporters._ensemble_cli import main
+
+    a = _member(tmp_path / "a.onnx", 0, 0.5, 0.25)
+    b = _member(tmp_path / "b.onnx", 1, 0.0, 1.0)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a), str(b), "--out", str(tmp_path / "e.onnx"), "--card"])
+    assert exit_info.value.code == 2
