@@ -12,7 +12,6 @@ import argparse
 import json
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,19 +32,9 @@ def _weights(text: str) -> list[float]:
 
 
 def _evaluate(model: Path, faces) -> tuple[dict, np.ndarray]:
-    """evaluate_model's result for ``faces`` plus the scores it came from."""
-    from moodlens import EmotionDetector
-    from moodlens_training import calibration, metrics
+    from moodlens_training import evaluate_model_with_scores
 
-    with EmotionDetector(model=model) as detector:
-        start = time.perf_counter()
-        scores = detector.classify(faces.images)
-        seconds = time.perf_counter() - start
-        metadata = dict(detector.info.metadata)
-    result = metrics(faces.labels, scores.argmax(axis=1))
-    result.update(calibration(faces.labels, scores))
-    result.update(model=str(model), model_metadata=metadata, seconds=seconds)
-    return result, scores
+    return evaluate_model_with_scores(model, faces)
 
 
 def _members_on_validation(args, val) -> list[dict]:

@@ -19,6 +19,7 @@ from ._data import (
 from ._evaluate import (
     calibration,
     evaluate_model,
+    evaluate_model_with_scores,
     expected_calibration_error,
     format_report,
     metrics,
@@ -35,6 +36,7 @@ __all__ = [
     "attach_ferplus",
     "calibration",
     "evaluate_model",
+    "evaluate_model_with_scores",
     "expected_calibration_error",
     "format_report",
     "load_faces",

@@ -108,6 +108,13 @@ def evaluate_model(
         progress: a label for a progress bar, shown on a terminal (stderr) when
             tqdm is installed and there are many faces; None for none.
     """
+    return evaluate_model_with_scores(model, faces, flip_tta=flip_tta, progress=progress)[0]
+
+
+def evaluate_model_with_scores(
+    model: str | Path, faces: FaceSet, *, flip_tta: bool = False, progress: str | None = None
+) -> tuple[dict, np.ndarray]:
+    """:func:`evaluate_model`'s result and the (N, 7) scores it was computed from."""
     from moodlens import EmotionDetector
 
     with EmotionDetector(model=model) as detector:
@@ -130,7 +137,7 @@ def evaluate_model(
             "seconds": seconds,
         }
     )
-    return result
+    return result, scores
 
 
 def format_report(result: dict) -> str:
