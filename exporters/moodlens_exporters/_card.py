@@ -104,6 +104,17 @@ def end_to_end_section(end_to_end: dict | None) -> str:
     )
 
 
+def int8_sentence(int8: dict | None) -> str:
+    """The card's line on the int8 copy (empty without one)."""
+    if not int8:
+        return ""
+    return (
+        f"\nAn int8 (QDQ, per-channel) copy measured {int8['publictest_accuracy']:.2%} "
+        f"on PublicTest ({int8['size_bytes'] / 1e6:.1f} MB vs "
+        f"{int8['fp32_size_bytes'] / 1e6:.1f} MB); it is not the default.\n"
+    )
+
+
 def write_model_card(
     path: Path,
     *,
@@ -152,13 +163,7 @@ def write_model_card(
             "stratified, fixed\nseed); PublicTest was measured once, for this card, and chose "
             "nothing. PrivateTest was never\navailable to this project."
         )
-    int8_text = ""
-    if int8:
-        int8_text = (
-            f"\nAn int8 (QDQ, per-channel) copy measured {int8['publictest_accuracy']:.2%} "
-            f"on PublicTest ({int8['size_bytes'] / 1e6:.1f} MB vs "
-            f"{int8['fp32_size_bytes'] / 1e6:.1f} MB); it is not the default.\n"
-        )
+    int8_text = int8_sentence(int8)
     passes = (
         "mirror-image averaging baked into the graph"
         if meta.get("moodlens.flip_tta") == "true"
@@ -234,6 +239,7 @@ def write_ensemble_card(
     calibration: dict | None = None,
     confusion_file: str = "confusion.png",
     end_to_end: dict | None = None,
+    int8: dict | None = None,
 ) -> None:
     """Writes an ensemble's card (``moodlens-ensemble --card``).
 
@@ -249,6 +255,7 @@ def write_ensemble_card(
         calibration: the temperature fit (as moodlens-export's), if it ran.
         confusion_file: the confusion plot's file name, beside the card.
         end_to_end: ``face_measure.end_to_end``'s result on PublicTest faces.
+        int8: the int8 copy's PublicTest accuracy and sizes, if one was written.
     """
     meta = evaluation["model_metadata"]
     name = meta.get("moodlens.name") or meta.get("moodlens.version", "?")
@@ -309,7 +316,7 @@ written by `moodlens-ensemble --card` from the evaluation it ran through the SDK
 {calibration_rows(calibration, evaluation)}| faces/s while evaluating (batched) | {speed} |
 
 {honesty}
-
+{int8_sentence(int8)}
 {results_section(evaluation, confusion_file, end_to_end)}
 ## Reproduce
 

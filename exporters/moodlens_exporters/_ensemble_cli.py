@@ -126,6 +126,33 @@ def _measure(args, meta: dict[str, str], report: dict) -> tuple[dict, dict] | No
     return val_result, result
 
 
+def _int8(args, report: dict) -> dict:
+    """An int8 (QDQ, per-channel) copy of the merged graph beside it, calibrated on
+    Training faces (never Validation or PublicTest), scored on PublicTest once."""
+    from moodlens_training import evaluate_model, load_faces, with_validation
+
+    from ._quantize import quantize_int8
+
+    faces = with_validation(load_faces(args.data))
+    train = faces["Training"]
+    pick = np.sort(np.random.default_rng(0).permutation(len(train))[: args.calibration_size])
+    int8_path = args.out.with_suffix(".int8.onnx")
+    # the merged graph takes pixels scaled to [0, 1]; each branch normalises for itself
+    quantize_int8(args.out, int8_path, (train.images[pick].astype(np.float32) / 255.0)[..., None])
+    result = evaluate_model(int8_path, faces["PublicTest"])
+    int8 = {
+        "path": str(int8_path),
+        "publictest_accuracy": result["accuracy"],
+        "publictest_ece": result["ece"],
+        "size_bytes": int8_path.stat().st_size,
+        "fp32_size_bytes": args.out.stat().st_size,
+        "calibration_faces": len(pick),
+    }
+    report["int8"] = int8
+    print(f"int8 copy {int8_path}: PublicTest accuracy {result['accuracy']:.4f}")
+    return int8
+
+
 def _write_card(args, argv, report: dict, validation: dict, evaluation: dict) -> None:
     from moodlens_training import plot_confusion
 
@@ -152,6 +179,7 @@ def _write_card(args, argv, report: dict, validation: dict, evaluation: dict) ->
         calibration=report["calibration"],
         confusion_file=confusion.name,
         end_to_end=e2e,
+        int8=report.get("int8"),
     )
     print(f"wrote {card} and {confusion}")
 
@@ -189,7 +217,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write <out>.card.md and <out>.confusion.png beside --out (needs --data)",
     )
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="also write an int8 QDQ copy (<out>.int8.onnx), calibrated on Training faces "
+        "and scored on PublicTest (needs --data)",
+    )
+    p.add_argument(
+        "--calibration-size", type=int, default=512, help="Training faces that calibrate int8"
+    )
     args = p.parse_args(argv)
+    if args.int8 and not args.data:
+        p.error("--int8 needs --data: it is calibrated on Training faces and scored on PublicTest")
     if args.card and not args.data:
         p.error("--card needs --data: the card reports the Validation and PublicTest evaluation")
     if args.weights is not None and len(args.weights) != len(args.members):
@@ -212,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         measured = _measure(args, meta, report) if args.data else None
         if args.card and measured is None:
             raise ExportError(f"--card needs a PublicTest split in {args.data}; it has none.")
+        if args.int8 and measured:
+            _int8(args, report)
         if args.card and measured:
             _write_card(args, argv, report, *measured)
         out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))

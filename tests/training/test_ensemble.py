@@ -269,6 +269,46 @@ def test_card_reports_publictest_calibration_and_end_to_end(
     assert ("temperature (fitted on Validation)" in card) == calibrate
 
 
+def test_int8_copy_is_calibrated_on_training_and_scored_on_publictest(tmp_path, monkeypatch):
+    from moodlens import EmotionDetector
+    from moodlens_exporters import _cli
+    from moodlens_exporters._ensemble_cli import main
+
+    monkeypatch.setattr(_cli, "END_TO_END_FACES", 4)
+    members = [_band_member(tmp_path / "a.onnx", 10.0), _band_member(tmp_path / "b.onnx", 12.0)]
+    out = tmp_path / "e.onnx"
+    data = _band_csv(tmp_path, 140, 40)
+    args = [*map(str, members), "--out", str(out), "--data", str(data), "--card", "--int8"]
+    assert main([*args, "--calibration-size", "64"]) == 0
+    int8_path = out.with_suffix(".int8.onnx")
+    report = json.loads(out.with_suffix(".export.json").read_text())
+    assert report["int8"]["calibration_faces"] == 64
+    assert report["int8"]["publictest_accuracy"] == pytest.approx(
+        report["PublicTest"]["accuracy"], abs=0.05
+    )
+    assert f"copy measured {report['int8']['publictest_accuracy']:.2%}" in (
+        out.with_suffix(".card.md").read_text()
+    )
+    faces = _band_faces(40, 3)
+    with EmotionDetector(model=out) as fp32, EmotionDetector(model=int8_path) as int8:
+        assert int8.info.metadata["moodlens.quantization"] == "int8-qdq-per-channel"
+        assert float(int8.info.metadata["moodlens.temperature"]) == pytest.approx(
+            report["calibration"]["temperature"]
+        )
+        a, b = fp32.classify(faces.images), int8.classify(faces.images)
+    assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.9 and np.abs(a - b).max() < 0.1
+
+
+def test_int8_needs_data(tmp_path):
+    from moodlens_exporters._ensemble_cli import main
+
+    a = _member(tmp_path / "a.onnx", 0, 0.5, 0.25)
+    b = _member(tmp_path / "b.onnx", 1, 0.0, 1.0)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a), str(b), "--out", str(tmp_path / "e.onnx"), "--int8"])
+    assert exit_info.value.code == 2
+
+
 def test_card_needs_data(tmp_path):
     from moodlens_exporters._ensemble_cli import main
 
