@@ -299,21 +299,12 @@ def test_int8_copy_is_calibrated_on_training_and_scored_on_publictest(tmp_path, 
     assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.9 and np.abs(a - b).max() < 0.1
 
 
-def test_int8_needs_data(tmp_path):
+@pytest.mark.parametrize("option", ["--card", "--int8"])
+def test_card_and_int8_need_data(tmp_path, option):
     from moodlens_exporters._ensemble_cli import main
 
     a = _member(tmp_path / "a.onnx", 0, 0.5, 0.25)
     b = _member(tmp_path / "b.onnx", 1, 0.0, 1.0)
     with pytest.raises(SystemExit) as exit_info:
-        main([str(a), str(b), "--out", str(tmp_path / "e.onnx"), "--int8"])
-    assert exit_info.value.code == 2
-
-
-def test_card_needs_data(tmp_path):
-    from moodlens_exporters._ensemble_cli import main
-
-    a = _member(tmp_path / "a.onnx", 0, 0.5, 0.25)
-    b = _member(tmp_path / "b.onnx", 1, 0.0, 1.0)
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a), str(b), "--out", str(tmp_path / "e.onnx"), "--card"])
+        main([str(a), str(b), "--out", str(tmp_path / "e.onnx"), option])
     assert exit_info.value.code == 2
