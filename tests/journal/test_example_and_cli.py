@@ -277,6 +277,7 @@ def test_cli_chart_into_a_missing_folder_is_a_failure_not_a_traceback(capsys, tm
 )
 def test_cli_reading_a_journal_that_does_not_exist_creates_nothing(capsys, tmp_path, args):
     db = tmp_path / "nonexistent" / "dir" / "j.db"
+    args = [str(tmp_path / a) if a.endswith(".csv") else a for a in args]  # never the cwd
     code, out, err = _cli(capsys, "--db", str(db), *args)
     assert code == 1 and f"there is no journal at {db}" in err and "journal add" in err
     assert not (tmp_path / "nonexistent").exists() and not (tmp_path / "out.csv").exists()
