@@ -46,6 +46,24 @@ def _temperature_head(averaged: str, temperature: float, out: str):
     return nodes, inits
 
 
+#: Where the members came from; the merged model records each distinct value, in order.
+_PROVENANCE = ("moodlens.training_data", "moodlens.training_split", "moodlens.training_commit")
+
+
+def provenance(metas: Sequence[dict[str, str]]) -> dict[str, str]:
+    """The merged model's data, split and source commit (the members' distinct values,
+    comma-separated) and its export time."""
+    from datetime import datetime, timezone
+
+    out = {}
+    for key in _PROVENANCE:
+        values = list(dict.fromkeys(m[key] for m in metas if key in m))
+        if values:
+            out[key] = ", ".join(values)
+    out["moodlens.exported_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return out
+
+
 def _metadata(model) -> dict[str, str]:
     return {p.key: p.value for p in model.metadata_props}
 
@@ -167,6 +185,7 @@ def merge(
                 all(m.get("moodlens.flip_tta") == "true" for m in metas)
             ),
             "moodlens.selection_split": "Validation",
+            **provenance(metas),
         }
     )
     if temperature is not None:

@@ -299,6 +299,21 @@ def test_int8_copy_is_calibrated_on_training_and_scored_on_publictest(tmp_path, 
     assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.9 and np.abs(a - b).max() < 0.1
 
 
+def test_merged_model_records_where_its_members_came_from(tmp_path):
+    import onnx
+    from moodlens_exporters._ensemble import merge
+
+    data = {"moodlens.training_data": "fer.csv", "moodlens.training_split": "Training"}
+    a = _member(tmp_path / "a.onnx", 0, 0.5, 0.25, **data, **{"moodlens.training_commit": "aaa"})
+    b = _member(tmp_path / "b.onnx", 1, 0.0, 1.0, **data, **{"moodlens.training_commit": "bbb"})
+    out = merge([a, b], tmp_path / "e.onnx")
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["moodlens.training_data"] == "fer.csv"
+    assert meta["moodlens.training_split"] == "Training"
+    assert meta["moodlens.training_commit"] == "aaa, bbb"
+    assert meta["moodlens.exported_at"].startswith("20")
+
+
 @pytest.mark.parametrize("option", ["--card", "--int8"])
 def test_card_and_int8_need_data(tmp_path, option):
     from moodlens_exporters._ensemble_cli import main
