@@ -31,18 +31,14 @@ def _weights(text: str) -> list[float]:
     return values
 
 
-def _evaluate(model: Path, faces) -> tuple[dict, np.ndarray]:
-    from moodlens_training import evaluate_model_with_scores
-
-    return evaluate_model_with_scores(model, faces)
-
-
 def _members_on_validation(args, val) -> list[dict]:
     """Each member's file, normalised weight, provenance metadata and Validation accuracy."""
+    from moodlens_training import evaluate_model_with_scores
+
     w = np.ones(len(args.members)) if args.weights is None else np.asarray(args.weights)
     rows = []
     for path, weight in zip(args.members, (w / w.sum()).tolist(), strict=True):
-        result, _ = _evaluate(path, val)
+        result, _ = evaluate_model_with_scores(path, val)
         meta = result["model_metadata"]
         rows.append(
             {
@@ -88,19 +84,18 @@ def _calibrate(args, meta: dict[str, str], val, val_result: dict, scores) -> tup
     return fit, after
 
 
-def _measure(args, meta: dict[str, str], report: dict) -> tuple[dict, dict] | None:
+def _measure(args, faces: dict, meta: dict[str, str], report: dict) -> tuple[dict, dict] | None:
     """Validation: members, merged model, temperature; then PublicTest once, after T is
     fixed. Fills ``report``; returns (Validation, PublicTest) evaluations for the card."""
-    from moodlens_training import VALIDATION, calibration, load_faces, with_validation
+    from moodlens_training import VALIDATION, calibration, evaluate_model_with_scores
 
     from ._calibrate import scores_at
     from ._ensemble import log_scores
     from ._keras_to_onnx import set_metadata
 
-    faces = with_validation(load_faces(args.data))
     val = faces[VALIDATION]
     report["member_rows"] = _members_on_validation(args, val)
-    val_result, scores = _evaluate(args.out, val)
+    val_result, scores = evaluate_model_with_scores(args.out, val)
     fit = None
     if not args.no_calibrate:
         fit, after = _calibrate(args, meta, val, val_result, scores)
@@ -111,7 +106,7 @@ def _measure(args, meta: dict[str, str], report: dict) -> tuple[dict, dict] | No
     if "PublicTest" not in faces:
         return None
     test = faces["PublicTest"]
-    result, scores = _evaluate(args.out, test)  # the shipped graph, T included
+    result, scores = evaluate_model_with_scores(args.out, test)  # the shipped graph, T included
     report["PublicTest"] = {k: result[k] for k in _SPLIT_KEYS}
     print(f"PublicTest: accuracy {result['accuracy']:.4f}, ECE {result['ece']:.4f}")
     if fit:
@@ -126,14 +121,13 @@ def _measure(args, meta: dict[str, str], report: dict) -> tuple[dict, dict] | No
     return val_result, result
 
 
-def _int8(args, report: dict) -> dict:
+def _int8(args, faces: dict, report: dict) -> dict:
     """An int8 (QDQ, per-channel) copy of the merged graph beside it, calibrated on
     Training faces (never Validation or PublicTest), scored on PublicTest once."""
-    from moodlens_training import evaluate_model, load_faces, with_validation
+    from moodlens_training import evaluate_model
 
     from ._quantize import quantize_int8
 
-    faces = with_validation(load_faces(args.data))
     train = faces["Training"]
     pick = np.sort(np.random.default_rng(0).permutation(len(train))[: args.calibration_size])
     int8_path = args.out.with_suffix(".int8.onnx")
@@ -237,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"moodlens-ensemble: error: no such model: {', '.join(missing)}", file=sys.stderr)
         return 1
-    from moodlens_training import DataError, require_train_extra
+    from moodlens_training import DataError, load_faces, require_train_extra, with_validation
 
     from ._keras_to_onnx import ExportError
 
@@ -248,11 +242,12 @@ def main(argv: list[str] | None = None) -> int:
         meta = {"moodlens.version": args.model_version, "moodlens.name": args.name}
         out = merge(args.members, args.out, weights=args.weights, metadata=meta)
         report: dict = {"members": [str(m) for m in args.members], "weights": args.weights}
-        measured = _measure(args, meta, report) if args.data else None
+        faces = with_validation(load_faces(args.data)) if args.data else {}
+        measured = _measure(args, faces, meta, report) if args.data else None
         if args.card and measured is None:
             raise ExportError(f"--card needs a PublicTest split in {args.data}; it has none.")
         if args.int8 and measured:
-            _int8(args, report)
+            _int8(args, faces, report)
         if args.card and measured:
             _write_card(args, argv, report, *measured)
         out.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
