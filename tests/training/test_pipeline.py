@@ -110,7 +110,9 @@ def test_train_export_load_evaluate(tmp_path, request, capsys):
     e2e = card[card.index("## Through `detect()`") :]
     rows = re.findall(r"\| ([\d.]+)% \| ([\d.]+)% \|$", e2e, flags=re.MULTILINE)
     assert len(rows) == 2, e2e  # portrait and scenes: found, right end to end
-    assert all(float(right) <= float(found) and float(found) > 50.0 for found, right in rows), e2e
+    assert all(float(right) <= float(found) for found, right in rows), e2e
+    if SHARED_FER.is_file():  # real faces: BlazeFace finds most (the synthetic ones are none)
+        assert all(float(found) > 50.0 for found, _ in rows), e2e
     assert shipped.with_suffix(".confusion.png").stat().st_size > 0
     # temperature fitted on Validation, baked in, recorded; ECE reported before and after
     cal = report["calibration"]
