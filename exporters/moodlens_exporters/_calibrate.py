@@ -67,3 +67,50 @@ def fit_temperature(
             b = lo + ratio * (hi - lo)
             fb = loss(b)
     return math.exp((lo + hi) / 2)
+
+
+def _vector_loss(params: np.ndarray, logits: np.ndarray, onehot: np.ndarray, anchor, l2: float):
+    classes = logits.shape[1]
+    probs = _softmax(logits * params[:classes] + params[classes:])
+    picked = np.clip((probs * onehot).sum(axis=1), 1e-12, 1.0)
+    diff = (probs - onehot) / len(logits)
+    grad = np.concatenate([(diff * logits).sum(axis=0), diff.sum(axis=0)])
+    pull = params - anchor
+    return float(-np.log(picked).mean() + l2 * (pull @ pull)), grad + 2 * l2 * pull
+
+
+def fit_vector_scaling(
+    logits: np.ndarray, labels: np.ndarray, l2: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vector scaling (Guo et al. 2017): a scale and a bias per class, softmax(z * w + b).
+
+    Fitted by the NLL of ``labels`` with a small L2 pull towards plain temperature scaling
+    (w = 1/T, b = 0), so a rare class with few faces cannot run away. Unlike a temperature
+    it can move the argmax. ``benchmarks/bench_calibration.py`` compares it with the
+    temperature, cross-fitted on Validation.
+
+    Returns:
+        (scale, bias), each of shape (classes,).
+
+    Raises:
+        ValueError: empty or mismatched inputs.
+    """
+    from scipy.optimize import minimize
+
+    logits = np.asarray(logits, dtype=np.float64)
+    if len(logits) == 0 or len(logits) != len(labels):
+        raise ValueError(f"need matching logits and labels, got {len(logits)} and {len(labels)}")
+    classes = logits.shape[1]
+    onehot = np.eye(classes)[np.asarray(labels)]
+    anchor = np.concatenate(
+        [np.full(classes, 1.0 / fit_temperature(logits, labels)), np.zeros(classes)]
+    )
+    result = minimize(
+        _vector_loss, anchor, args=(logits, onehot, anchor, l2), jac=True, method="L-BFGS-B"
+    )
+    return result.x[:classes], result.x[classes:]
+
+
+def vector_scores(scale: np.ndarray, bias: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """The graph's output under vector scaling: softmax(logits * scale + bias)."""
+    return _softmax(np.asarray(logits, dtype=np.float64) * scale + bias)

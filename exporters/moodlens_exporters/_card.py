@@ -58,8 +58,21 @@ def calibration_rows(calibration: dict | None, evaluation: dict) -> str:
     or PublicTest's ECE alone when no temperature was fitted."""
     if not calibration:
         return f"| ECE, 15 bins, PublicTest | {evaluation.get('ece', float('nan')):.3f} |\n"
-    rows = (
-        f"| temperature (fitted on Validation) | {calibration['temperature']:.3f} |\n"
+    if calibration.get("method") == "vector":
+        rows = (
+            "| calibration (fitted on Validation) | vector scaling, softmax(log p x scale + "
+            "bias): scale "
+            + ", ".join(f"{v:.2f}" for v in calibration["scale"])
+            + "; bias "
+            + ", ".join(f"{v:+.2f}" for v in calibration["bias"])
+            + " |\n"
+            f"| Validation accuracy: before / after calibration | "
+            f"{calibration['validation_accuracy_before']:.2%} / "
+            f"{calibration['validation_accuracy']:.2%} |\n"
+        )
+    else:
+        rows = f"| temperature (fitted on Validation) | {calibration['temperature']:.3f} |\n"
+    rows += (
         f"| ECE, 15 bins, Validation: before / after | "
         f"{calibration['validation_ece_before']:.3f} / "
         f"{calibration['validation_ece_after']:.3f} |\n"
@@ -69,6 +82,11 @@ def calibration_rows(calibration: dict | None, evaluation: dict) -> str:
             f"| ECE, 15 bins, PublicTest: before / after | "
             f"{calibration['publictest_ece_before']:.3f} / "
             f"{calibration['publictest_ece_after']:.3f} |\n"
+        )
+    if "publictest_accuracy_before" in calibration and calibration.get("method") == "vector":
+        rows += (
+            f"| PublicTest accuracy without the calibration (for comparison) | "
+            f"{calibration['publictest_accuracy_before']:.2%} |\n"
         )
     return rows
 
@@ -252,7 +270,8 @@ def write_ensemble_card(
             ``flip_tta`` and ``selection_split``.
         weights_given: the weights came from ``--weights`` (else equal).
         command: the command line that wrote the model, for the Reproduce block.
-        calibration: the temperature fit (as moodlens-export's), if it ran.
+        calibration: the calibration fit (a temperature as moodlens-export's, or vector
+            scaling), if it ran.
         confusion_file: the confusion plot's file name, beside the card.
         end_to_end: ``face_measure.end_to_end``'s result on PublicTest faces.
         int8: the int8 copy's PublicTest accuracy and sizes, if one was written.
@@ -269,7 +288,12 @@ def write_ensemble_card(
         )
     else:
         weights = f"equal ({len(members)} members), nothing chosen"
-    tuned = "the temperature was" if calibration else "nothing was"
+    if not calibration:
+        tuned = "nothing was"
+    elif calibration.get("method") == "vector":
+        tuned = "the calibration (vector scaling: a scale and a bias per class) was"
+    else:
+        tuned = "the temperature was"
     # absent: not written by moodlens-export, which always records it
     on_test = [m["file"] for m in members if m.get("selection_split") in ("PublicTest", None)]
     honesty = (
@@ -286,10 +310,20 @@ def write_ensemble_card(
         )
     shares = ", ".join(f"{m['weight']:.3f}" for m in members)
     speed = f"{faces_per_s:.0f} on {hardware()}"
-    text = f"""# Model card: `{name}` (ensemble of {len(members)}), version `{version}`
+    if len(members) == 1:
+        kind, what = (
+            "one model, calibrated",
+            "one exported model with a calibration head after it, written by `moodlens-ensemble`",
+        )
+    else:
+        kind, what = (
+            f"ensemble of {len(members)}",
+            f"one ONNX graph that runs {len(members)} exported models\nand averages their "
+            "probabilities, merged by `moodlens-ensemble`",
+        )
+    text = f"""# Model card: `{name}` ({kind}), version `{version}`
 
-A moodlens emotion model (`{file}`): one ONNX graph that runs {len(members)} exported models
-and averages their probabilities, merged by `moodlens-ensemble`. Every number below was
+A moodlens emotion model (`{file}`): {what}. Every number below was
 written by `moodlens-ensemble --card` from the evaluation it ran through the SDK
 (`EmotionDetector(model=...).classify`) on perfectly framed FER2013 crops; through
 `detect()` on whole frames a face must first be found, which costs more (see "Through

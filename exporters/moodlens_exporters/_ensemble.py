@@ -5,8 +5,11 @@ pixels scaled to [0, 1] and applies each member's own ``(x - mean) / std`` in
 its branch, so one ``classify`` call runs them all. Members must agree on the
 labels, input size and crop margin (the SDK crops once for the whole graph).
 
-A temperature T fitted on Validation can be baked in after the average:
-softmax(log(max(p, SCORE_FLOOR)) / T), which changes confidence, never the ranking.
+A calibration fitted on Validation can be baked in after the average: a temperature T,
+softmax(log(max(p, SCORE_FLOOR)) / T), which changes confidence, never the ranking; or
+vector scaling, softmax(log(max(p, SCORE_FLOOR)) * w + b) with a scale and a bias per
+class, which can also move the argmax. A single member is allowed: the graph is then that
+model with the calibration head, which is how a non-ensemble gets vector scaling.
 """
 
 from __future__ import annotations
@@ -29,20 +32,30 @@ def log_scores(scores: np.ndarray) -> np.ndarray:
     return np.log(np.clip(np.asarray(scores, dtype=np.float64), SCORE_FLOOR, None))
 
 
-def _temperature_head(averaged: str, temperature: float, out: str):
-    """Nodes and initializers for softmax(log(max(averaged, floor)) / temperature)."""
+def _calibration_head(averaged: str, out: str, temperature=None, vector=None):
+    """Nodes and initializers for softmax(log(max(averaged, floor)) / temperature), or
+    softmax(log(max(averaged, floor)) * scale + bias) for ``vector = (scale, bias)``."""
     from onnx import helper, numpy_helper
 
-    inits = [
-        numpy_helper.from_array(np.array(SCORE_FLOOR, np.float32), "score_floor"),
-        numpy_helper.from_array(np.array(temperature, np.float32), "temperature"),
-    ]
+    inits = [numpy_helper.from_array(np.array(SCORE_FLOOR, np.float32), "score_floor")]
     nodes = [
         helper.make_node("Max", [averaged, "score_floor"], ["floored"]),
         helper.make_node("Log", ["floored"], ["log_scores"]),
-        helper.make_node("Div", ["log_scores", "temperature"], ["tempered"]),
-        helper.make_node("Softmax", ["tempered"], [out], axis=1),
     ]
+    if vector is None:
+        inits.append(numpy_helper.from_array(np.array(temperature, np.float32), "temperature"))
+        nodes.append(helper.make_node("Div", ["log_scores", "temperature"], ["tempered"]))
+    else:
+        scale, bias = (np.asarray(v, np.float32).reshape(1, -1) for v in vector)
+        inits += [
+            numpy_helper.from_array(scale, "class_scale"),
+            numpy_helper.from_array(bias, "class_bias"),
+        ]
+        nodes += [
+            helper.make_node("Mul", ["log_scores", "class_scale"], ["scaled"]),
+            helper.make_node("Add", ["scaled", "class_bias"], ["tempered"]),
+        ]
+    nodes.append(helper.make_node("Softmax", ["tempered"], [out], axis=1))
     return nodes, inits
 
 
@@ -71,8 +84,8 @@ def _metadata(model) -> dict[str, str]:
 def check_members(metas: Sequence[dict[str, str]], paths: Sequence[Path]) -> None:
     """Raises ExportError unless every member produces probabilities over the same
     labels from the same crop."""
-    if len(metas) < 2:
-        raise ExportError("an ensemble needs at least two member models.")
+    if not metas:
+        raise ExportError("an ensemble needs at least one member model.")
     for meta, path in zip(metas, paths, strict=True):
         if json.loads(meta.get("moodlens.output", '"probabilities"')) != "probabilities":
             raise ExportError(f"{path}: outputs logits; export members with their softmax.")
@@ -91,6 +104,7 @@ def merge(
     weights: Sequence[float] | None = None,
     metadata: dict[str, str] | None = None,
     temperature: float | None = None,
+    vector: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> Path:
     """Writes the ensemble of ``paths`` to ``out``; returns ``out``.
 
@@ -102,10 +116,14 @@ def merge(
         metadata: extra ``moodlens.*`` entries (version, name, measured numbers).
         temperature: bake softmax(log p / T) after the average (fitted on Validation,
             see ``log_scores``) and record ``moodlens.temperature``; None for none.
+        vector: ``(scale, bias)``, one of each per class: bake softmax(log p * scale +
+            bias) instead (vector scaling, fitted on Validation) and record
+            ``moodlens.calibration``; None for none.
 
     Raises:
-        ExportError: fewer than two members, members that disagree, bad weights or a
-            temperature that is not a positive number.
+        ExportError: no members, one member without a calibration, members that
+            disagree, bad weights, a temperature that is not a positive number, both a
+            temperature and a vector, or a vector of the wrong shape.
     """
     import onnx
     from onnx import TensorProto, compose, helper, numpy_helper
@@ -120,6 +138,22 @@ def merge(
     w = w / w.sum()
     if temperature is not None and not (np.isfinite(temperature) and temperature > 0):
         raise ExportError(f"the temperature must be a positive number, got {temperature}.")
+    if temperature is not None and vector is not None:
+        raise ExportError("give a temperature or a vector scaling, not both.")
+    if vector is not None:
+        scale, bias = (np.asarray(v, dtype=np.float64) for v in vector)
+        classes = len(json.loads(metas[0]["moodlens.labels"]))
+        if (
+            scale.shape != (classes,)
+            or bias.shape != (classes,)
+            or not (np.isfinite(scale).all() and np.isfinite(bias).all())
+        ):
+            raise ExportError(
+                f"vector scaling needs {classes} finite scales and biases, got shapes "
+                f"{scale.shape} and {bias.shape}."
+            )
+    if len(models) == 1 and temperature is None and vector is None:
+        raise ExportError("one member and no calibration: that is the member itself.")
 
     height, width = json.loads(metas[0]["moodlens.input_size"])
     nodes, inits, value_infos = [], [], []
@@ -147,11 +181,11 @@ def merge(
             helper.make_node("Mul", [graph.output[0].name, f"m{i}_weight"], [f"m{i}_weighted"])
         )
         weighted.append(f"m{i}_weighted")
-    if temperature is None:
+    if temperature is None and vector is None:
         nodes.append(helper.make_node("Sum", weighted, ["scores"]))
     else:
         nodes.append(helper.make_node("Sum", weighted, ["averaged"]))
-        head, head_inits = _temperature_head("averaged", temperature, "scores")
+        head, head_inits = _calibration_head("averaged", "scores", temperature, vector)
         nodes += head
         inits += head_inits
     graph = helper.make_graph(
@@ -172,9 +206,9 @@ def merge(
     props.update(
         {
             "moodlens.normalization": json.dumps({"scale": 1 / 255, "mean": 0.0, "std": 1.0}),
-            "moodlens.architecture": "ensemble("
-            + ", ".join(m.get("moodlens.architecture", "?") for m in metas)
-            + ")",
+            "moodlens.architecture": metas[0].get("moodlens.architecture", "?")
+            if len(metas) == 1
+            else "ensemble(" + ", ".join(m.get("moodlens.architecture", "?") for m in metas) + ")",
             "moodlens.members": json.dumps(
                 [
                     {"file": p.name, "version": m.get("moodlens.version"), "weight": float(wi)}
@@ -190,6 +224,17 @@ def merge(
     )
     if temperature is not None:
         props["moodlens.temperature"] = repr(float(temperature))
+        props["moodlens.calibration"] = json.dumps(
+            {"method": "temperature", "temperature": float(temperature)}
+        )
+    if vector is not None:
+        props["moodlens.calibration"] = json.dumps(
+            {
+                "method": "vector",
+                "scale": [round(float(v), 6) for v in vector[0]],
+                "bias": [round(float(v), 6) for v in vector[1]],
+            }
+        )
     props.update(metadata or {})
     helper.set_model_props(merged, props)
     merged.doc_string = "moodlens facial-emotion ensemble"

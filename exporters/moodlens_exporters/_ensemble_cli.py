@@ -1,7 +1,9 @@
 """``moodlens-ensemble M1.onnx M2.onnx ... --out E.onnx``: one graph averaging members.
 
-With ``--data``, a temperature is fitted on the Validation split (carved from
-Training) and baked into the graph, and PublicTest is measured once, after it.
+With ``--data``, a calibration (a temperature, or vector scaling: a scale and a bias
+per class) is fitted on the Validation split (carved from Training) and baked into the
+graph, and PublicTest is measured once, after it. One member is allowed with a
+calibration: the output is that model with the calibration head.
 
 Exit codes: 0 success, 1 a failure while running, 2 a usage error.
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -56,66 +60,86 @@ def _members_on_validation(args, val) -> list[dict]:
     return rows
 
 
-def _calibrate(args, meta: dict[str, str], val, val_result: dict, scores) -> tuple[dict, dict]:
-    """Fits T on Validation and re-merges ``args.out`` with T baked in; returns the fit's
-    numbers and Validation's calibration at T."""
-    from moodlens_training import calibration
+def _fit(method: str, scores: np.ndarray, labels: np.ndarray) -> tuple[dict, dict]:
+    """Fits ``method`` on Validation scores; returns (the fit's record, merge's keywords).
+    Parameters are rounded so the graph, the metadata and the card hold the same values."""
+    from ._calibrate import fit_temperature, fit_vector_scaling
+    from ._ensemble import log_scores
 
-    from ._calibrate import fit_temperature, scores_at
-    from ._ensemble import log_scores, merge
-
-    # 4 decimals: the graph, the metadata and the card then hold the same T
-    temperature = round(fit_temperature(log_scores(scores), val.labels), 4)
-    after = calibration(val.labels, scores_at(temperature, log_scores(scores), None))
-    fit = {
-        "temperature": temperature,
-        "validation_accuracy": val_result["accuracy"],
-        "validation_ece_before": val_result["ece"],
-        "validation_ece_after": after["ece"],
-        "validation_nll_before": val_result["nll"],
-        "validation_nll_after": after["nll"],
-    }
-    meta.update({f"moodlens.{k}": f"{v:.4f}" for k, v in fit.items() if k != "temperature"})
-    merge(args.members, args.out, weights=args.weights, metadata=meta, temperature=temperature)
-    print(
-        f"temperature {temperature:.4f} (fitted on Validation): ECE "
-        f"{fit['validation_ece_before']:.4f} -> {fit['validation_ece_after']:.4f} on Validation"
-    )
-    return fit, after
+    if method == "vector":
+        scale, bias = (np.round(v, 4) for v in fit_vector_scaling(log_scores(scores), labels))
+        return (
+            {"method": "vector", "scale": scale.tolist(), "bias": bias.tolist()},
+            {"vector": (scale, bias)},
+        )
+    temperature = round(fit_temperature(log_scores(scores), labels), 4)
+    return {"method": "temperature", "temperature": temperature}, {"temperature": temperature}
 
 
 def _measure(args, faces: dict, meta: dict[str, str], report: dict) -> tuple[dict, dict] | None:
-    """Validation: members, merged model, temperature; then PublicTest once, after T is
-    fixed. Fills ``report``; returns (Validation, PublicTest) evaluations for the card."""
+    """Validation: members, the plain average, the calibration; then PublicTest once,
+    after the calibration is fixed. Fills ``report``; returns (Validation, PublicTest)
+    evaluations of the shipped graph for the card."""
     from moodlens_training import VALIDATION, calibration, evaluate_model_with_scores
 
-    from ._calibrate import scores_at
-    from ._ensemble import log_scores
+    from ._ensemble import merge
     from ._keras_to_onnx import set_metadata
 
     val = faces[VALIDATION]
     report["member_rows"] = _members_on_validation(args, val)
-    val_result, scores = evaluate_model_with_scores(args.out, val)
     fit = None
-    if not args.no_calibrate:
-        fit, after = _calibrate(args, meta, val, val_result, scores)
-        val_result.update(after)  # the shipped graph's: T moves confidence, never the argmax
-    report["calibration"] = fit
-    report[VALIDATION] = {k: val_result[k] for k in _SPLIT_KEYS}
-    print(f"{VALIDATION}: accuracy {val_result['accuracy']:.4f}, ECE {val_result['ece']:.4f}")
-    if "PublicTest" not in faces:
-        return None
-    test = faces["PublicTest"]
-    result, scores = evaluate_model_with_scores(args.out, test)  # the shipped graph, T included
-    report["PublicTest"] = {k: result[k] for k in _SPLIT_KEYS}
-    print(f"PublicTest: accuracy {result['accuracy']:.4f}, ECE {result['ece']:.4f}")
-    if fit:
-        # softmax(log(p_T) * T) undoes the baked softmax(log p / T) (up to the 1e-7 floor)
-        plain = scores_at(1 / fit["temperature"], log_scores(scores), None)
-        fit["publictest_ece_before"] = calibration(test.labels, plain)["ece"]
-        fit["publictest_ece_after"] = result["ece"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # the plain average: the merged graph, or the member itself when there is one
+        plain = args.members[0]
+        if len(args.members) > 1:
+            plain = Path(tmp) / "plain.onnx"
+            shutil.copyfile(args.out, plain)
+        val_result, scores = evaluate_model_with_scores(plain, val)
+        if args.calibrate != "none":
+            fit, keywords = _fit(args.calibrate, scores, val.labels)
+            merge(args.members, args.out, weights=args.weights, metadata=meta, **keywords)
+            before = val_result
+            val_result, _ = evaluate_model_with_scores(args.out, val)  # the shipped graph's
+            fit.update(
+                {
+                    "validation_accuracy_before": before["accuracy"],
+                    "validation_accuracy": val_result["accuracy"],
+                    "validation_ece_before": before["ece"],
+                    "validation_ece_after": val_result["ece"],
+                    "validation_nll_before": before["nll"],
+                    "validation_nll_after": val_result["nll"],
+                }
+            )
+            print(
+                f"{fit['method']} calibration (fitted on Validation): ECE "
+                f"{fit['validation_ece_before']:.4f} -> {fit['validation_ece_after']:.4f}, "
+                f"accuracy {before['accuracy']:.4f} -> {val_result['accuracy']:.4f} on Validation"
+            )
+        report["calibration"] = fit
+        report[VALIDATION] = {k: val_result[k] for k in _SPLIT_KEYS}
+        print(f"{VALIDATION}: accuracy {val_result['accuracy']:.4f}, ECE {val_result['ece']:.4f}")
+        if "PublicTest" not in faces:
+            return None
+        test = faces["PublicTest"]
+        result, _ = evaluate_model_with_scores(args.out, test)  # the shipped graph
+        report["PublicTest"] = {k: result[k] for k in _SPLIT_KEYS}
+        print(f"PublicTest: accuracy {result['accuracy']:.4f}, ECE {result['ece']:.4f}")
+        if fit:
+            # "before": the plain average's scores on the same faces (it selects nothing)
+            _, plain_scores = evaluate_model_with_scores(plain, test)
+            fit["publictest_ece_before"] = calibration(test.labels, plain_scores)["ece"]
+            fit["publictest_accuracy_before"] = float(
+                (plain_scores.argmax(axis=1) == test.labels).mean()
+            )
+            fit["publictest_ece_after"] = result["ece"]
     meta["moodlens.publictest_accuracy"] = f"{result['accuracy']:.4f}"
-    meta.update({f"moodlens.{k}": f"{v:.4f}" for k, v in (fit or {}).items() if "publictest" in k})
+    meta.update(
+        {
+            f"moodlens.{k}": f"{v:.4f}"
+            for k, v in (fit or {}).items()
+            if isinstance(v, float) and k != "temperature"
+        }
+    )
     set_metadata(args.out, {**result["model_metadata"], **meta})
     result["model_metadata"].update(meta)
     return val_result, result
@@ -197,15 +221,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default="accurate", help="the merged model's name")
     p.add_argument(
         "--data",
-        help="fer2013.csv[.gz]: fit the temperature and measure on Validation, then "
+        help="fer2013.csv[.gz]: fit the calibration and measure on Validation, then "
         "PublicTest once",
     )
     p.add_argument(
-        "--no-calibrate",
-        action="store_true",
-        help="skip temperature scaling (by default, with --data, T is fitted on the Validation "
-        "split carved from Training and baked into the graph)",
+        "--calibrate",
+        choices=("temperature", "vector", "none"),
+        default="temperature",
+        help="with --data, what is fitted on the Validation split carved from Training and "
+        "baked into the graph: one temperature (never moves the argmax), vector scaling (a "
+        "scale and a bias per class; benchmarks/bench_calibration.py compares them) or none",
     )
+    p.add_argument("--no-calibrate", action="store_true", help="the same as --calibrate none")
     p.add_argument(
         "--card",
         action="store_true",
@@ -221,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         "--calibration-size", type=int, default=512, help="Training faces that calibrate int8"
     )
     args = p.parse_args(argv)
+    if args.no_calibrate:
+        args.calibrate = "none"
+    if len(args.members) == 1 and (args.calibrate == "none" or not args.data):
+        p.error(
+            "one member is only useful with --data and a calibration (the output is that "
+            "model, calibrated); give two or more members to merge"
+        )
     if args.int8 and not args.data:
         p.error("--int8 needs --data: it is calibrated on Training faces and scored on PublicTest")
     if args.card and not args.data:
@@ -240,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         from ._ensemble import merge
 
         meta = {"moodlens.version": args.model_version, "moodlens.name": args.name}
-        out = merge(args.members, args.out, weights=args.weights, metadata=meta)
+        out = args.out
+        if len(args.members) > 1:  # the plain average; _measure replaces it when it calibrates
+            merge(args.members, args.out, weights=args.weights, metadata=meta)
         report: dict = {"members": [str(m) for m in args.members], "weights": args.weights}
         faces = with_validation(load_faces(args.data)) if args.data else {}
         measured = _measure(args, faces, meta, report) if args.data else None

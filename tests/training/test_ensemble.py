@@ -87,8 +87,10 @@ def test_members_that_disagree_are_refused(tmp_path, second, says):
     b = _member(tmp_path / "b.onnx", 1, 0.5, 0.25, **second)
     with pytest.raises(ExportError, match=says):
         merge([a, b], tmp_path / "e.onnx")
-    with pytest.raises(ExportError, match="at least two"):
+    with pytest.raises(ExportError, match="one member and no calibration"):
         merge([a], tmp_path / "e.onnx")
+    with pytest.raises(ExportError, match="at least one"):
+        merge([], tmp_path / "e.onnx")
     with pytest.raises(ExportError, match="weights"):
         merge([a, a], tmp_path / "e.onnx", weights=[1.0, -1.0])
 
@@ -323,3 +325,75 @@ def test_card_and_int8_need_data(tmp_path, option):
     with pytest.raises(SystemExit) as exit_info:
         main([str(a), str(b), "--out", str(tmp_path / "e.onnx"), option])
     assert exit_info.value.code == 2
+
+
+def test_vector_scaling_recovers_a_known_scale_and_bias():
+    from moodlens_exporters import fit_vector_scaling, vector_scores
+
+    rng = np.random.default_rng(4)
+    logits = rng.normal(0, 2, (6000, 7))
+    scale = np.array([0.5, 1.0, 1.5, 0.8, 1.2, 1.0, 0.7])
+    bias = np.array([0.0, -1.0, 0.5, 0.3, -0.2, 0.0, 0.4])
+    truth = vector_scores(scale, bias, logits)
+    labels = (truth.cumsum(axis=1) > rng.random((6000, 1))).argmax(axis=1)
+    got_scale, got_bias = fit_vector_scaling(logits, labels)
+    np.testing.assert_allclose(got_scale, scale, atol=0.12)
+    # softmax ignores a common shift of the biases
+    np.testing.assert_allclose(got_bias - got_bias.mean(), bias - bias.mean(), atol=0.15)
+
+
+def test_baked_vector_scaling_is_softmax_of_scaled_log_scores_plus_bias(tmp_path):
+    from moodlens_exporters import vector_scores
+    from moodlens_exporters._ensemble import log_scores, merge
+    from moodlens_exporters._keras_to_onnx import ExportError
+
+    members = [_member(tmp_path / f"m{i}.onnx", i, 0.5, 0.25) for i in range(2)]
+    scale = np.array([1.5, 0.5, 1.0, 2.0, 1.0, 0.8, 1.2])
+    bias = np.array([0.0, 2.0, -1.0, 0.0, 0.5, 0.0, -0.5])
+    plain = merge(members, tmp_path / "plain.onnx")
+    scaled = merge(members, tmp_path / "v.onnx", vector=(scale, bias))
+    single = merge(members[:1], tmp_path / "one.onnx", vector=(scale, bias))
+    crops = np.random.default_rng(3).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    p, _ = _classify(plain, crops)
+    got, meta = _classify(scaled, crops)
+    np.testing.assert_allclose(got, vector_scores(scale, bias, log_scores(p)), atol=1e-5)
+    first, _ = _classify(members[0], crops)
+    alone, alone_meta = _classify(single, crops)
+    np.testing.assert_allclose(alone, vector_scores(scale, bias, log_scores(first)), atol=1e-5)
+    assert not alone_meta["moodlens.architecture"].startswith("ensemble(")
+    recorded = json.loads(meta["moodlens.calibration"])
+    assert recorded["method"] == "vector"
+    np.testing.assert_allclose(recorded["bias"], bias)
+    with pytest.raises(ExportError, match="not both"):
+        merge(members, tmp_path / "x.onnx", temperature=1.0, vector=(scale, bias))
+    with pytest.raises(ExportError, match="7 finite"):
+        merge(members, tmp_path / "x.onnx", vector=(scale[:3], bias))
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_cli_vector_calibration_lowers_ece_and_says_so_on_the_card(tmp_path, monkeypatch, count):
+    from moodlens_exporters import _cli
+    from moodlens_exporters._ensemble_cli import main
+
+    monkeypatch.setattr(_cli, "END_TO_END_FACES", 6)
+    members = [_band_member(tmp_path / "a.onnx", 10.0), _band_member(tmp_path / "b.onnx", 12.0)]
+    out = tmp_path / "v.onnx"
+    args = [*map(str, members[:count]), "--out", str(out), "--data", str(_band_csv(tmp_path))]
+    assert main([*args, "--calibrate", "vector", "--card"]) == 0
+    fit = json.loads(out.with_suffix(".export.json").read_text())["calibration"]
+    assert fit["method"] == "vector" and len(fit["scale"]) == 7
+    assert fit["validation_ece_after"] < fit["validation_ece_before"] - 0.05
+    assert fit["publictest_ece_after"] < fit["publictest_ece_before"] - 0.05
+    card = out.with_suffix(".card.md").read_text()
+    assert "vector scaling" in card
+    assert ("one model, calibrated" in card) == (count == 1)
+
+
+def test_cli_refuses_one_member_without_a_calibration(tmp_path, capsys):
+    from moodlens_exporters._ensemble_cli import main
+
+    a = _member(tmp_path / "a.onnx", 0, 0.5, 0.25)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a), "--out", str(tmp_path / "e.onnx")])
+    assert exit_info.value.code == 2
+    assert "one member" in capsys.readouterr().err
