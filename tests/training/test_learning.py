@@ -72,6 +72,25 @@ def test_a_seed_repeats_the_batches_and_resume_continues_them():
     assert not np.array_equal(first[0][0][0], other[0][0][0])
 
 
+@pytest.mark.parametrize("balance", [0.0, 0.5, 1.0])
+def test_balance_draws_rare_classes_more_often(balance):
+    from moodlens_training import FaceSet
+    from moodlens_training._train import TrainConfig
+
+    # 7 classes with 400, 200, 100, 50, 25, 12 and 6 faces
+    labels = np.repeat(np.arange(7), [400, 200, 100, 50, 25, 12, 6])
+    images = np.zeros((len(labels), 8, 8), np.uint8)
+    faces = FaceSet(images, labels, np.arange(len(labels)))
+    cfg = TrainConfig(batch_size=793, seed=3, mean=0.0, std=1.0, balance=balance)
+    drawn = np.concatenate([y.argmax(1) for e in _epochs(faces, cfg, range(12)) for _, y in e])
+    share = np.bincount(drawn, minlength=7) / len(drawn)
+    expected = np.bincount(labels) ** (1.0 - balance)
+    np.testing.assert_allclose(share, expected / expected.sum(), atol=0.02)
+    if balance == 0.0:  # off: each epoch is a permutation, every face once
+        first = _epochs(faces, cfg, [0])[0][0][1].argmax(1)
+        np.testing.assert_array_equal(np.bincount(first), np.bincount(labels))
+
+
 def test_every_architecture_name_builds():
     from moodlens_training._models import ARCHITECTURES
     from moodlens_training._train import ARCHITECTURE_NAMES

@@ -155,6 +155,13 @@ def train_main(argv: list[str] | None = None) -> int:
         default=defaults.teacher_weight,
         help="share of the teacher's scores in each target (with --teacher)",
     )
+    p.add_argument(
+        "--balance",
+        type=_fraction,
+        default=defaults.balance,
+        help="class-balanced sampling: each face is drawn with probability proportional to "
+        "count(its class) ** -BALANCE (1: every class equally often, 0.5: square root, 0: off)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     args = p.parse_args(argv)
@@ -180,6 +187,7 @@ def train_main(argv: list[str] | None = None) -> int:
         crop_margin=args.crop_margin,
         teacher=str(args.teacher or ""),
         teacher_weight=args.teacher_weight if args.teacher else 0.0,
+        balance=args.balance,
     )
     try:
         faces = _load(args)

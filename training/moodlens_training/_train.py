@@ -55,6 +55,7 @@ class TrainConfig:
     crop_margin: float = FER2013_CROP_MARGIN
     teacher: str = ""  # distillation: the model whose scores are soft targets
     teacher_weight: float = 0.7
+    balance: float = 0.0  # class-balanced sampling: P(face) ~ count(class) ** -balance; 0: off
     mean: float = 0.0
     std: float = 1.0
     commit: str = ""
@@ -110,6 +111,11 @@ def training_dataset(faces: FaceSet, cfg: TrainConfig, epoch: int | Callable[[],
 
     Batches are cut in numpy by a generator (index order and batch contents stay in
     numpy; TensorFlow only augments).
+
+    With ``cfg.balance`` > 0 an epoch draws its faces with replacement, each with a
+    probability proportional to ``count(its class) ** -balance``: 1 makes every class
+    equally likely, 0.5 (square root) is halfway in log terms. It targets the rare classes
+    (disgust, fear) at some cost to the frequent ones.
     """
     import tensorflow as tf
 
@@ -120,9 +126,16 @@ def training_dataset(faces: FaceSet, cfg: TrainConfig, epoch: int | Callable[[],
     steps = int(np.ceil(n / size))
     augment = AugmentConfig()
 
+    draw = None
+    if cfg.balance:
+        counts = np.bincount(faces.labels, minlength=len(LABELS)).astype(np.float64)
+        draw = np.maximum(counts, 1.0)[faces.labels] ** -cfg.balance
+        draw /= draw.sum()
+
     def batches():
         e = int(epoch() if callable(epoch) else epoch)
-        order = np.random.default_rng([cfg.seed, e]).permutation(n)
+        rng = np.random.default_rng([cfg.seed, e])
+        order = rng.permutation(n) if draw is None else rng.choice(n, size=n, p=draw)
         # The last batch is filled up from the start of the order, so every batch is
         # full: full-size fp32 runs segfaulted in TensorFlow on the 109-face last batch.
         order = np.concatenate([order, order[: steps * size - n]])
