@@ -286,6 +286,8 @@ def write_ensemble_card(
             "given with `--weights` (to be chosen on Validation; this tool cannot check how "
             "they were chosen)"
         )
+    elif len(members) == 1:
+        weights = "none (one model)"
     else:
         weights = f"equal ({len(members)} members), nothing chosen"
     if not calibration:
