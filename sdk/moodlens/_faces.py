@@ -103,10 +103,14 @@ class FaceFinderOptions:
             (frame side / min_face) squared: pass a smaller value to find small faces in
             big frames (e.g. 48 for a crowd in a 12 MP photo) at that cost.
         search_margin: tracking windows extend a known box by this fraction on each side.
-        score_threshold: BlazeFace: least score of a face accepted outright; None for the
-            model's own (0.7 for the bundled short-range model, tuned on FER2013 Training).
-        confirm: BlazeFace: also keep faces scoring 0.5 (MediaPipe's threshold) up to
-            ``score_threshold`` when the Haar cascade finds a face in their window.
+        score_threshold: BlazeFace: the evidence a face needs (see ``confirm``); None for
+            0.76, chosen on FER2013 Training frames. Without ``confirm``, the least score
+            of a face, None for the model's own (0.7 for the bundled short-range model).
+        confirm: BlazeFace: weigh every candidate scoring 0.5 (MediaPipe's threshold) or
+            more: its score, plus 0.2 times the full-range model's score on its window,
+            plus 0.1 when the Haar cascade finds a face there, must reach
+            ``score_threshold``, and one scoring under 0.85 must show some contrast
+            inside its box (``BlazeFaceFinder.verify``). False: the score alone decides.
         align: rotate each crop so the eyes are level, where the finder gives keypoints.
             Off by default: on FER2013 Training faces (upright, and rotated up to 15
             degrees in scenes) the classifier did 0.5-0.7 points worse with it, having

@@ -13,7 +13,12 @@ import pytest
 from moodlens import Box, EmotionDetector, Face, FaceFinderOptions, MoodlensError, OptionsError
 from moodlens._anchors import decode, ssd_anchors, weighted_nms
 from moodlens._faces import FoundFace, Framing, crop_faces, eye_roll, make_face_finder, to_frame
-from moodlens._finder_blazeface import BlazeFaceFinder, _Model, blazeface_model_path
+from moodlens._finder_blazeface import (
+    BlazeFaceFinder,
+    _Model,
+    blazeface_model_path,
+    face_contrast,
+)
 from moodlens._finder_haar import HaarFaceFinder
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data/blazeface_reference.npz"
@@ -225,6 +230,47 @@ def test_min_face_is_in_pixels_of_the_original_image(astronaut, finder, min_face
     sides = {70: centres[0], 160: centres[1]}
     for side, centre in sides.items():
         assert found_near(found, centre, side / 3) == (side in expected_sides), (finder, side)
+
+
+def blob_frame() -> np.ndarray:
+    """A bright featureless disk with a dark halo on a gray background (like a cell in a
+    microscope image): BlazeFace scores it a candidate."""
+    rng = np.random.default_rng(0)
+    frame = (80 + rng.normal(0, 4, (400, 400))).clip(0, 255).astype(np.uint8)
+    cv2.circle(frame, (200, 200), 70, 250, -1)
+    cv2.circle(frame, (200, 200), 76, 30, 6)
+    return cv2.cvtColor(cv2.GaussianBlur(frame, (0, 0), 2), cv2.COLOR_GRAY2BGR)
+
+
+def test_a_featureless_blob_is_a_candidate_but_not_a_face():
+    frame = blob_frame()
+    plain = BlazeFaceFinder("short", FaceFinderOptions(confirm=False, score_threshold=0.5))
+    (candidate,) = plain.find(frame)  # the model alone takes it for a face
+    assert face_contrast(frame, candidate.box) < 0.1
+    assert BlazeFaceFinder("short").find(frame) == []
+    assert not BlazeFaceFinder("short").verify(frame, candidate)
+
+
+def test_verify_weighs_second_opinions(astronaut):
+    finder = BlazeFaceFinder("short")
+    (face,) = finder.find(astronaut)
+    assert face_contrast(astronaut, face.box) > 0.12
+    seen = finder.second_look(astronaut, face.box)
+    assert seen > 0.5
+    # The same face scoring low is kept on the strength of the full-range model and the
+    # cascade; the same box over a face-free texture is not.
+    weak = FoundFace(face.box, 0.6, face.keypoints)
+    assert finder.verify(astronaut, weak)
+    texture = cv2.resize(
+        np.random.default_rng(1).integers(0, 255, (12, 12, 3), dtype=np.uint8),
+        astronaut.shape[1::-1],
+    )
+    assert finder.second_look(texture, face.box) < seen - 0.3
+    assert not finder.verify(texture, weak)
+    # Outright above the evidence threshold; the model's score alone without confirm.
+    assert finder.verify(texture, FoundFace(face.box, 0.9, face.keypoints))
+    strict = BlazeFaceFinder("short", FaceFinderOptions(score_threshold=0.95))
+    assert not strict.verify(astronaut, FoundFace(face.box, 0.6, face.keypoints))
 
 
 @pytest.mark.parametrize("finder", ["blazeface", "blazeface-short", "blazeface-full", "haar"])
