@@ -58,6 +58,11 @@ FULL_WEIGHT = 0.2
 HAAR_WEIGHT = 0.1
 SURE = 0.85
 MIN_CONTRAST = 0.1
+#: Tracking: a known face appears this many pixels tall in its search window (a canvas
+#: of 112 px with the default margin, not the model's 128). On FER2013 Training scenes it
+#: re-finds 99.1-99.3% of faces (99.3-99.8% at 64 px) with the same share classified
+#: right, in three quarters of the time; a miss costs a full search, not the face.
+NEAR_FACE_SIDE = 56
 MODEL_FILES = {"short": "face_blazeface_short.onnx", "full": "face_blazeface_full.onnx"}
 #: Metadata every face-detector file carries (JSON values).
 METADATA_KEYS: Mapping[str, str] = {
@@ -273,7 +278,11 @@ class BlazeFaceFinder:
 
     def find_near(self, frame: np.ndarray, near: Sequence[Box]) -> list[FoundFace]:
         """Faces in a square window around each known box, searched by the short-range model."""
-        side_in = self._near.info.input_size
+        side_in = float(self._near.info.input_size)
+        if self._near.dynamic:  # the window's canvas, not the model's input size
+            align = self._near.align
+            want = NEAR_FACE_SIDE * (1 + 2 * self.options.search_margin)
+            side_in = min(side_in, max(align, round(want / align) * align))
         passes = []
         for box in near:
             side = max(box.w, box.h) * (1 + 2 * self.options.search_margin)
@@ -295,6 +304,7 @@ class BlazeFaceFinder:
             self._near_framing,
             self.options.resolved_min_face(w, h),
             low,
+            round(side_in),
         )
         # A face in a window is the tracked face only if it is about its size.
         biggest = max(max(b.w, b.h) for b in near)
@@ -380,11 +390,12 @@ class BlazeFaceFinder:
         framing: Framing,
         min_face: float,
         threshold: float,
+        min_canvas: int | None = None,
     ) -> list[FoundFace]:
         info = model.info
         boxes, kps, scores = [], [], []
         for region, scale, lo, hi in passes:
-            b, k, s = model.candidates(frame, region, scale, threshold, (lo, hi))
+            b, k, s = model.candidates(frame, region, scale, threshold, (lo, hi), min_canvas)
             boxes.append(b)
             kps.append(k)
             scores.append(s)
@@ -458,13 +469,17 @@ class _Model:
         return found
 
     def tensor(
-        self, frame: np.ndarray, region: tuple[float, float, float, float], scale: float
+        self,
+        frame: np.ndarray,
+        region: tuple[float, float, float, float],
+        scale: float,
+        min_canvas: int | None = None,
     ) -> tuple[np.ndarray, float, float, float, float]:
         """The region of the frame scaled by ``scale`` on a canvas at the top left:
         (1, H, W, 3) RGB in [-1, 1], and the mapping back (sx, sy, x0, y0):
-        frame_x = canvas_x / sx + x0. The canvas is at least the model's input size and
-        its sides are multiples of the largest stride; on a fixed-size model, the region
-        is letterboxed into the input."""
+        frame_x = canvas_x / sx + x0. The canvas is at least the model's input size (or
+        ``min_canvas``, if smaller) and its sides are multiples of the largest stride; on
+        a fixed-size model, the region is letterboxed into the input."""
         side = self.info.input_size
         h, w = frame.shape[:2]
         x, y, rw, rh = region
@@ -478,8 +493,9 @@ class _Model:
         ox, oy = round((x0 - x) * scale), round((y0 - y) * scale)
         out_w = max(1, round((x1 - x0) * scale))
         out_h = max(1, round((y1 - y0) * scale))
-        cw = max(side, math.ceil((ox + out_w) / self.align) * self.align)
-        ch = max(side, math.ceil((oy + out_h) / self.align) * self.align)
+        least = side if min_canvas is None else min(side, min_canvas)
+        cw = max(least, math.ceil((ox + out_w) / self.align) * self.align)
+        ch = max(least, math.ceil((oy + out_h) / self.align) * self.align)
         if not self.dynamic:
             cw = ch = side
             out_w, out_h = min(out_w, side - ox), min(out_h, side - oy)
@@ -508,12 +524,13 @@ class _Model:
         scale: float,
         threshold: float,
         sizes: tuple[float, float] = (0.0, math.inf),
+        min_canvas: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Decoded candidates above ``threshold`` in frame pixels: boxes, keypoints, scores.
 
         ``sizes``: the range of box sides (pixels of the canvas) kept.
         """
-        tensor, sx, sy, ox, oy = self.tensor(frame, region, scale)
+        tensor, sx, sy, ox, oy = self.tensor(frame, region, scale, min_canvas)
         regressors, logits = self.raw(tensor)
         anchors = self.anchors(tensor.shape[2], tensor.shape[1])
         keep = logits > math.log(threshold / (1 - threshold))  # before decoding everything

@@ -6,7 +6,9 @@ Every source yields ``Frame(image, timestamp, index)``. Timestamps are seconds:
 - cameras and timestamp-less iterables: the monotonic clock, from when the source opened;
 - image files: ``index / fps`` (one image per second unless ``fps`` says otherwise).
 
-Files give every frame, read when asked. A camera runs at its own pace, so a
+Files give every frame; a video file is decoded on a background thread a few frames
+ahead of the reader (decoding then overlaps the work on the last frame). A camera runs
+at its own pace, so a
 LatestFrameGrabber reads it on a background thread and the stream always gets
 the newest frame; frames replaced before anyone took them are counted as dropped.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,6 +47,8 @@ _FAILED_READ_PAUSE = 0.01
 _CAMERA_STALL_TIMEOUT = 5.0
 # Seconds close() waits for the grabber thread; a capture's read() returns within a frame.
 _GRABBER_JOIN_TIMEOUT = 2.0
+# Frames a video file is decoded ahead of the reader (each 640x480 frame is ~1 MB).
+_READ_AHEAD = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +142,15 @@ class VideoSource(FrameSource):
         path: the video file.
         realtime: pace frames to the video clock, as a camera would deliver them.
 
+    Frames are decoded on a background thread, a few ahead of the reader.
+
     Raises:
-        SourceError: the file does not exist or holds no frame OpenCV can decode.
+        SourceError: the file does not exist or holds no frame OpenCV can decode; while
+            iterating, the decoder failed.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, realtime: bool = False) -> None:
+        self._reader: _ReadAhead | None = None
         self.path = Path(path)
         self.description = str(path)
         self.realtime = realtime
@@ -173,28 +182,87 @@ class VideoSource(FrameSource):
         return max(t, last)
 
     def __iter__(self) -> Iterator[Frame]:
-        capture, first = self._capture, self._first
+        first = self._first
         if first is None:
             raise SourceError(f"video {self.description!r} was already read; open it again.")
         self._first = None
+        reader = self._reader = _ReadAhead(self._capture, self.description)
         index, last = 0, 0.0
-        image, msec = first, self._first_ms
+        item: tuple[np.ndarray, float] | None = (first, self._first_ms)
         start = time.monotonic()
-        while True:
-            last = self._timestamp(index, msec, last)
-            if self.realtime:
-                delay = start + last - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            yield Frame(image, last, index)
-            ok, image = capture.read()
-            if not ok or image is None:
-                return
-            index += 1
-            msec = float(capture.get(cv2.CAP_PROP_POS_MSEC))
+        try:
+            while item is not None:
+                image, msec = item
+                last = self._timestamp(index, msec, last)
+                if self.realtime:
+                    delay = start + last - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                yield Frame(image, last, index)
+                item = reader.next()
+                index += 1
+        finally:  # also when the reader drops the iterator half way
+            reader.stop()
 
     def close(self) -> None:
+        """Stops decoding and releases the file; safe to call twice."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.stop()
         self._capture.release()
+
+
+class _ReadAhead:
+    """Decodes a capture on a thread, up to ``_READ_AHEAD`` frames ahead of ``next()``."""
+
+    def __init__(self, capture: Any, name: str) -> None:
+        self._capture, self._name = capture, name
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=_READ_AHEAD)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="moodlens-read-ahead", daemon=True)
+        self._thread.start()
+
+    def next(self) -> tuple[np.ndarray, float] | None:
+        """The next (image, position in ms), or None at the end of the video.
+
+        Raises:
+            SourceError: the decoder failed.
+        """
+        item = self._queue.get()
+        if isinstance(item, Exception):
+            raise SourceError(
+                f"video {self._name!r} failed while decoding: {type(item).__name__}: {item}"
+            ) from item
+        return item  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Stops the thread and waits for it (a frame's decoding at most)."""
+        self._stopping.set()
+        while self._thread.is_alive():
+            try:  # make room, so a thread blocked on a full queue sees the stop
+                self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._thread.join(0.05)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                ok, image = self._capture.read()
+                if not ok or image is None:
+                    break
+                self._put((image, float(self._capture.get(cv2.CAP_PROP_POS_MSEC))))
+            self._put(None)
+        except Exception as exc:  # a capture may raise anything (cv2.error, OSError...)
+            self._put(exc)
+
+    def _put(self, item: Any) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
 
 
 class Capture(Protocol):

@@ -12,6 +12,7 @@ from moodlens._sources import (
     ImageFilesSource,
     IterableSource,
     VideoSource,
+    _ReadAhead,
     open_source,
 )
 
@@ -32,6 +33,59 @@ def test_video_timestamps_come_from_the_video_clock(clip):
     assert [f.index for f in frames] == list(range(12))
     np.testing.assert_allclose([f.timestamp for f in frames], np.arange(12) / 25.0, atol=1e-6)
     assert frames[0].image.shape == (240, 320, 3)
+
+
+def test_video_frames_decoded_ahead_are_those_read_in_order(clip):
+    capture = cv2.VideoCapture(str(clip))
+    expected = []
+    while (read := capture.read())[0]:
+        expected.append(read[1])
+    capture.release()
+    with VideoSource(clip) as source:
+        got = [f.image for f in source]
+    assert len(got) == len(expected) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def _read_ahead_threads() -> int:
+    import threading
+
+    return sum(t.name == "moodlens-read-ahead" and t.is_alive() for t in threading.enumerate())
+
+
+def test_leaving_a_video_half_way_stops_its_decoding_thread(clip):
+    before = _read_ahead_threads()
+    source = VideoSource(clip)
+    frames = iter(source)
+    next(frames)
+    assert _read_ahead_threads() == before + 1
+    source.close()
+    source.close()  # safe twice
+    assert _read_ahead_threads() == before
+
+
+class _FailingCapture:
+    """A capture whose decoder gives two frames, then raises."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        if self.reads > 2:
+            raise cv2.error("decoder crashed")
+        return True, np.zeros((4, 4, 3), np.uint8)
+
+    def get(self, prop):
+        return 40.0 * self.reads
+
+
+def test_a_decoder_failure_while_reading_ahead_is_a_source_error():
+    reader = _ReadAhead(_FailingCapture(), "broken.mp4")
+    assert reader.next()[1] == 40.0 and reader.next()[1] == 80.0
+    with pytest.raises(SourceError, match="broken.mp4.*failed while decoding"):
+        reader.next()
+    reader.stop()
 
 
 def test_realtime_video_is_paced_by_its_clock(clip):
