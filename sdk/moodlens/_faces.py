@@ -104,8 +104,10 @@ class FaceFinderOptions:
             big frames (e.g. 48 for a crowd in a 12 MP photo) at that cost.
         search_margin: tracking windows extend a known box by this fraction on each side.
         score_threshold: BlazeFace: the evidence a face needs (see ``confirm``); None for
-            0.76, chosen on FER2013 Training frames. Without ``confirm``, the least score
-            of a face, None for the model's own (0.7 for the bundled short-range model).
+            0.76 with the bundled short-range model (chosen on FER2013 Training frames),
+            the model's own score threshold with others (0.5 for the full-range model).
+            Without ``confirm``, the least score of a face, None for the model's own
+            (0.7 for the bundled short-range model).
         confirm: BlazeFace: weigh every candidate scoring 0.5 (MediaPipe's threshold) or
             more: its score, plus 0.2 times the full-range model's score on its window,
             plus 0.1 when the Haar cascade finds a face there, must reach

@@ -38,7 +38,6 @@ __all__ = [
     "BlazeFaceFinder",
     "DetectorInfo",
     "blazeface_model_path",
-    "face_contrast",
 ]
 
 #: The variant "blazeface" means (benchmarks/results_face_finder.md).
@@ -181,6 +180,9 @@ class BlazeFaceFinder:
         # Second opinions for low-scoring candidates (verify), loaded when first needed.
         self._haar: Any = None
         self._full: _Model | None = self._main if variant == "full" and not model_path else None
+        # EVIDENCE was tuned for the bundled short-range model; others need their own score.
+        tuned = variant == "short" and model_path is None
+        self._evidence = EVIDENCE if tuned else self._main.info.score_threshold
         self._providers, self._threads = providers, threads
         self.framing = framing if framing is not None else self._main.info.framing
         self._near_framing = framing if framing is not None else self._near.info.framing
@@ -217,15 +219,16 @@ class BlazeFaceFinder:
         Its evidence is its score, plus 0.2 times the full-range model's score on a window
         three times its side, plus 0.1 when the Haar cascade finds a face there too (in the
         window levelled by the face's eye roll: the cascade finds upright faces only); a
-        face needs 0.76 (``score_threshold`` when set). A candidate scoring under 0.85
-        must also have some contrast inside its box. The second opinions run only where
-        they can change the answer, cheapest first. On FER2013 Training frames this keeps
-        as many faces as the model's own threshold with the cascade alone, with a sixth of
-        the false boxes (benchmarks/results_face_finder.md).
+        face needs ``score_threshold`` when set, else 0.76 with the bundled short-range
+        model and the model's own score threshold with any other. A candidate scoring
+        under 0.85 must also have some contrast inside its box. The second opinions run
+        only where they can change the answer, cheapest first. On FER2013 Training frames
+        this keeps as many faces as the model's own threshold with the cascade alone, with
+        a sixth of the false boxes (benchmarks/results_face_finder.md).
         """
         score = face.score or 0.0
-        need = self.options.score_threshold or EVIDENCE
-        if score < SURE and face_contrast(frame, face.box) < MIN_CONTRAST:
+        need = self.options.score_threshold or self._evidence
+        if score < SURE and self.contrast(frame, face.box) < MIN_CONTRAST:
             return False
         if score >= need:
             return True
@@ -261,6 +264,19 @@ class BlazeFaceFinder:
         near = np.hypot(centres[:, 0] - cx, centres[:, 1] - cy) < side / 2
         near &= (sides > side / 2) & (sides < side * 2)
         return float(scores[near].max()) if near.any() else 0.0
+
+    @staticmethod
+    def contrast(frame: np.ndarray, box: Box) -> float:
+        """Standard deviation over mean (+1) of the gray levels in the middle 70% of
+        ``box``: eyes, brows and mouth give a face at least about 0.12 (the least of 671
+        FER2013 Training faces was 0.117); a featureless blob less."""
+        x0, y0 = max(0, int(box.x + 0.15 * box.w)), max(0, int(box.y + 0.15 * box.h))
+        x1, y1 = int(box.x + 0.85 * box.w), int(box.y + 0.85 * box.h)
+        inner = frame[y0:y1, x0:x1]
+        if inner.size == 0:
+            return 0.0
+        gray = as_gray(inner).astype(np.float32)
+        return float(gray.std() / (gray.mean() + 1.0))
 
     def _haar_confirms(self, frame: np.ndarray, face: FoundFace) -> bool:
         haar = self._haar
@@ -542,15 +558,3 @@ class _Model:
         kps[..., 0] = kps[..., 0] / sx + ox
         kps[..., 1] = kps[..., 1] / sy + oy
         return boxes, kps, scores
-
-
-def face_contrast(frame: np.ndarray, box: Box) -> float:
-    """Standard deviation over mean (+1) of the gray levels in the middle 70% of ``box``:
-    eyes, brows and mouth give a face at least about 0.12; a featureless blob less."""
-    x0, y0 = max(0, int(box.x + 0.15 * box.w)), max(0, int(box.y + 0.15 * box.h))
-    x1, y1 = int(box.x + 0.85 * box.w), int(box.y + 0.85 * box.h)
-    inner = frame[y0:y1, x0:x1]
-    if inner.size == 0:
-        return 0.0
-    gray = as_gray(inner).astype(np.float32)
-    return float(gray.std() / (gray.mean() + 1.0))

@@ -17,7 +17,6 @@ from moodlens._finder_blazeface import (
     BlazeFaceFinder,
     _Model,
     blazeface_model_path,
-    face_contrast,
 )
 from moodlens._finder_haar import HaarFaceFinder
 
@@ -246,7 +245,7 @@ def test_a_featureless_blob_is_a_candidate_but_not_a_face():
     frame = blob_frame()
     plain = BlazeFaceFinder("short", FaceFinderOptions(confirm=False, score_threshold=0.5))
     (candidate,) = plain.find(frame)  # the model alone takes it for a face
-    assert face_contrast(frame, candidate.box) < 0.1
+    assert BlazeFaceFinder.contrast(frame, candidate.box) < 0.1
     assert BlazeFaceFinder("short").find(frame) == []
     assert not BlazeFaceFinder("short").verify(frame, candidate)
 
@@ -254,7 +253,7 @@ def test_a_featureless_blob_is_a_candidate_but_not_a_face():
 def test_verify_weighs_second_opinions(astronaut):
     finder = BlazeFaceFinder("short")
     (face,) = finder.find(astronaut)
-    assert face_contrast(astronaut, face.box) > 0.12
+    assert BlazeFaceFinder.contrast(astronaut, face.box) > 0.12
     seen = finder.second_look(astronaut, face.box)
     assert seen > 0.5
     # The same face scoring low is kept on the strength of the full-range model and the
