@@ -516,8 +516,21 @@ class _Model:
             cw = ch = side
             out_w, out_h = min(out_w, side - ox), min(out_h, side - oy)
         canvas = np.zeros((ch, cw, 3), dtype=np.uint8)
-        part = frame[y0:y1, x0:x1]
-        interp = cv2.INTER_AREA if out_w < (x1 - x0) else cv2.INTER_LINEAR
+        # Shrinking: OpenCV's area filter is fast only for whole-number factors (1.8 ms at
+        # 640x480 -> 288x216 otherwise, 0.07 ms for the halving), so shrink by the largest
+        # whole factor k first (dropping under k pixels at the right and bottom) and
+        # interpolate the rest, which is less than 2x.
+        k = min((x1 - x0) // out_w, (y1 - y0) // out_h)
+        if k >= 2:
+            x1, y1 = x0 + (x1 - x0) // k * k, y0 + (y1 - y0) // k * k
+            part = cv2.resize(
+                frame[y0:y1, x0:x1],
+                ((x1 - x0) // k, (y1 - y0) // k),
+                interpolation=cv2.INTER_AREA,
+            )
+        else:
+            part = frame[y0:y1, x0:x1]
+        interp = cv2.INTER_AREA if out_w < part.shape[1] and k < 2 else cv2.INTER_LINEAR
         small = cv2.resize(part, (out_w, out_h), interpolation=interp)
         code = cv2.COLOR_GRAY2RGB if small.ndim == 2 else cv2.COLOR_BGR2RGB
         canvas[oy : oy + out_h, ox : ox + out_w] = cv2.cvtColor(small, code)
