@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# TensorFlow's oneDNN kernels segfault on some AMD EPYC machines (an AVX-512 store; every
+# mini_xception run and the tiny training test crashed on 2026-12-07's machine): the tests
+# check moodlens' training code, not oneDNN, so they run TensorFlow's own kernels. Set
+# before any test imports TensorFlow, and inherited by the CLIs the tests start.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 SHARED_FER = (
     Path(__file__).resolve().parents[1].parent / "shared/data/fer2013/fer2013-train-val.csv.gz"
