@@ -33,12 +33,7 @@ from ._errors import FaceDetectorError
 from ._faces import FaceFinderOptions, FoundFace, Framing, as_gray, boxes_to_faces
 from ._types import Box
 
-__all__ = [
-    "DEFAULT_VARIANT",
-    "BlazeFaceFinder",
-    "DetectorInfo",
-    "blazeface_model_path",
-]
+__all__ = ["DEFAULT_VARIANT", "BlazeFaceFinder", "DetectorInfo", "blazeface_model_path"]
 
 #: The variant "blazeface" means (benchmarks/results_face_finder.md).
 DEFAULT_VARIANT = "short"
