@@ -228,7 +228,13 @@ class _ReadAhead:
         Raises:
             SourceError: the decoder failed.
         """
-        item = self._queue.get()
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+                break
+            except queue.Empty:  # stopped from another thread: the video ends here
+                if self._stopping.is_set() or not self._thread.is_alive():
+                    return None
         if isinstance(item, Exception):
             raise SourceError(
                 f"video {self._name!r} failed while decoding: {type(item).__name__}: {item}"

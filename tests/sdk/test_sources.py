@@ -80,6 +80,22 @@ class _FailingCapture:
         return 40.0 * self.reads
 
 
+def test_closing_from_another_thread_ends_a_waiting_reader():
+    import threading
+
+    class Stalled:  # a decoder that never delivers a second frame
+        def read(self):
+            threading.Event().wait(0.5)
+            return False, None
+
+        def get(self, prop):
+            return 0.0
+
+    reader = _ReadAhead(Stalled(), "stalled.mp4")
+    threading.Timer(0.1, reader.stop).start()
+    assert reader.next() is None
+
+
 def test_a_decoder_failure_while_reading_ahead_is_a_source_error():
     reader = _ReadAhead(_FailingCapture(), "broken.mp4")
     assert reader.next()[1] == 40.0 and reader.next()[1] == 80.0
