@@ -186,11 +186,14 @@ class VideoSource(FrameSource):
         if first is None:
             raise SourceError(f"video {self.description!r} was already read; open it again.")
         self._first = None
+        # Known to close() before its thread starts, so a Ctrl-C at any point leaves
+        # the capture to be released by whichever of the two ends last.
         reader = self._reader = _ReadAhead(self._capture, self.description)
         index, last = 0, 0.0
         item: tuple[np.ndarray, float] | None = (first, self._first_ms)
         start = time.monotonic()
         try:
+            reader.start()
             while item is not None:
                 image, msec = item
                 last = self._timestamp(index, msec, last)
@@ -206,10 +209,10 @@ class VideoSource(FrameSource):
 
     def close(self) -> None:
         """Stops decoding and releases the file; safe to call twice."""
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.stop()
-        self._capture.release()
+        if self._reader is not None:
+            self._reader.close()  # never releases under a read in progress
+        else:
+            self._capture.release()
 
 
 class _ReadAhead:
@@ -219,7 +222,11 @@ class _ReadAhead:
         self._capture, self._name = capture, name
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=_READ_AHEAD)
         self._stopping = threading.Event()
+        self._lock = threading.Lock()  # guards _running and _closed
+        self._running = self._closed = False
         self._thread = threading.Thread(target=self._run, name="moodlens-read-ahead", daemon=True)
+
+    def start(self) -> None:
         self._thread.start()
 
     def next(self) -> tuple[np.ndarray, float] | None:
@@ -244,14 +251,31 @@ class _ReadAhead:
     def stop(self) -> None:
         """Stops the thread and waits for it (a frame's decoding at most)."""
         self._stopping.set()
-        while self._thread.is_alive():
+        while self._thread.ident is not None and self._thread.is_alive():
             try:  # make room, so a thread blocked on a full queue sees the stop
                 self._queue.get_nowait()
             except queue.Empty:
                 pass
             self._thread.join(0.05)
 
+    def close(self) -> None:
+        """Stops the thread and releases the capture: now, or as the thread ends if a
+        KeyboardInterrupt (Ctrl-C, or an app's SIGTERM handler) cuts the wait short:
+        releasing a capture under a read in progress deadlocks FFmpeg."""
+        try:
+            self.stop()
+        finally:
+            with self._lock:
+                self._closed = True
+                release_now = not self._running
+            if release_now:
+                self._capture.release()
+
     def _run(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._running = True
         try:
             while not self._stopping.is_set():
                 ok, image = self._capture.read()
@@ -261,6 +285,12 @@ class _ReadAhead:
             self._put(None)
         except Exception as exc:  # a capture may raise anything (cv2.error, OSError...)
             self._put(exc)
+        finally:
+            with self._lock:
+                self._running = False
+                release = self._closed
+            if release:
+                self._capture.release()
 
     def _put(self, item: Any) -> None:
         while not self._stopping.is_set():

@@ -92,12 +92,14 @@ def test_closing_from_another_thread_ends_a_waiting_reader():
             return 0.0
 
     reader = _ReadAhead(Stalled(), "stalled.mp4")
+    reader.start()
     threading.Timer(0.1, reader.stop).start()
     assert reader.next() is None
 
 
 def test_a_decoder_failure_while_reading_ahead_is_a_source_error():
     reader = _ReadAhead(_FailingCapture(), "broken.mp4")
+    reader.start()
     assert reader.next()[1] == 40.0 and reader.next()[1] == 80.0
     with pytest.raises(SourceError, match="broken.mp4.*failed while decoding"):
         reader.next()
@@ -228,3 +230,59 @@ def test_when_no_image_can_be_decoded_iterating_raises(tmp_path):
     with pytest.raises(SourceError, match="b.png.*cannot be decoded"):
         list(source)
     assert source.skipped == 1
+
+
+class _SlowCapture:
+    """Reads take 0.2 s; records a release that comes during a read (FFmpeg deadlocks)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.reading = threading.Event()
+        self.released_during_read = False
+        self.releases = 0
+
+    def read(self):
+        self.reading.set()
+        import time
+
+        time.sleep(0.2)
+        self.reading.clear()
+        return True, np.zeros((4, 4, 3), np.uint8)
+
+    def get(self, prop):
+        return 0.0
+
+    def release(self):
+        self.released_during_read |= self.reading.is_set()
+        self.releases += 1
+
+
+def test_ctrl_c_while_closing_never_releases_under_a_read(monkeypatch):
+    import time
+
+    capture = _SlowCapture()
+    reader = _ReadAhead(capture, "slow.mp4")
+    reader.start()
+    assert capture.reading.wait(1.0)
+
+    def interrupted() -> None:  # Ctrl-C (or an app's SIGTERM handler) cuts the wait short
+        reader._stopping.set()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reader, "stop", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reader.close()
+    deadline = time.monotonic() + 2.0
+    while capture.releases == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert capture.releases == 1 and not capture.released_during_read
+
+
+def test_closing_before_the_thread_starts_releases_at_once():
+    capture = _SlowCapture()
+    reader = _ReadAhead(capture, "never.mp4")
+    reader.close()
+    reader.start()  # too late: it reads nothing
+    reader.stop()
+    assert capture.releases == 1 and not capture.reading.is_set()
