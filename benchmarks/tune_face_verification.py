@@ -4,7 +4,7 @@ Every candidate the short-range model scores 0.5 or more (``confirm=False``) in 
 scene and 1920x1080 frames of FER2013 **Training** faces (the frames of
 ``bench_face_finder.py``, other faces and seeds) is measured once: its score, the
 full-range model's second look (``BlazeFaceFinder.second_look``), the levelled Haar
-cascade (``HaarFaceFinder.confirms``) and its inner contrast (``BlazeFaceFinder.contrast``).
+cascade (``BlazeFaceFinder.haar_confirms``) and its inner contrast (``BlazeFaceFinder.contrast``).
 A candidate matching a placed face is a face; any other is a false box. Then rules of the
 form "contrast >= 0.1 below a score of 0.85, and score + w_full * full + w_haar * haar >=
 t" are compared with the rule before (score >= 0.7, or Haar's confirmation from 0.5): the
@@ -34,7 +34,7 @@ Row = dict[str, float | bool | str]
 
 
 def measure(data: str, n: int) -> list[Row]:
-    from moodlens import BlazeFaceFinder, FaceFinderOptions, HaarFaceFinder
+    from moodlens import BlazeFaceFinder, FaceFinderOptions
     from moodlens_exporters.face_measure import (
         SCENE_MIN_FACE,
         backgrounds,
@@ -46,14 +46,13 @@ def measure(data: str, n: int) -> list[Row]:
 
     faces, labels = load_fer_faces(data, "Training", n, seed=5)
     photos = backgrounds()
-    haar = HaarFaceFinder(FaceFinderOptions(min_neighbors=3, min_face=24, scale_factor=1.05))
     looker = BlazeFaceFinder("short")
 
     def features(frame: np.ndarray, face) -> Row:
         return {
             "score": float(face.score),
             "full": looker.second_look(frame, face.box),
-            "haar": haar.confirms(frame, face.box, face.roll),
+            "haar": looker.haar_confirms(frame, face),
             "contrast": BlazeFaceFinder.contrast(frame, face.box),
         }
 

@@ -231,7 +231,7 @@ class BlazeFaceFinder:
             return False
         haar: bool | None = None  # not asked yet
         if score + FULL_WEIGHT < need:  # only both opinions together can carry it
-            haar = self._haar_confirms(frame, face)
+            haar = self.haar_confirms(frame, face)
             if not haar:
                 return False
         evidence = score + FULL_WEIGHT * self.second_look(frame, face.box)
@@ -239,7 +239,7 @@ class BlazeFaceFinder:
             return True
         if evidence + HAAR_WEIGHT < need:
             return False
-        return haar if haar is not None else self._haar_confirms(frame, face)
+        return haar if haar is not None else self.haar_confirms(frame, face)
 
     def second_look(self, frame: np.ndarray, box: Box) -> float:
         """The full-range model's best score for a face at ``box`` (centre within half its
@@ -273,7 +273,10 @@ class BlazeFaceFinder:
         gray = as_gray(inner).astype(np.float32)
         return float(gray.std() / (gray.mean() + 1.0))
 
-    def _haar_confirms(self, frame: np.ndarray, face: FoundFace) -> bool:
+    def haar_confirms(self, frame: np.ndarray, face: FoundFace) -> bool:
+        """Whether the Haar cascade, the second opinion of :meth:`verify`, finds a face of
+        about ``face``'s size in its window levelled by its eye roll (False where OpenCV
+        has no cascades)."""
         haar = self._haar
         if haar is None:
             from ._finder_haar import HaarFaceFinder

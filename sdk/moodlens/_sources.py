@@ -239,9 +239,17 @@ class _ReadAhead:
             try:
                 item = self._queue.get(timeout=0.1)
                 break
-            except queue.Empty:  # stopped from another thread: the video ends here
-                if self._stopping.is_set() or not self._thread.is_alive():
+            except queue.Empty:
+                if self._stopping.is_set():  # closed from another thread: the video ends
                     return None
+                if not self._thread.is_alive():
+                    # It may have put its last item (a frame, the end, an error) just
+                    # after the wait timed out: take that before calling it the end.
+                    try:
+                        item = self._queue.get_nowait()
+                        break
+                    except queue.Empty:
+                        return None
         if isinstance(item, Exception):
             raise SourceError(
                 f"video {self._name!r} failed while decoding: {type(item).__name__}: {item}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+
 import cv2
 import numpy as np
 import pytest
@@ -286,3 +288,29 @@ def test_closing_before_the_thread_starts_releases_at_once():
     reader.start()  # too late: it reads nothing
     reader.stop()
     assert capture.releases == 1 and not capture.reading.is_set()
+
+
+def test_a_frame_put_just_after_a_wait_timed_out_is_not_lost(clip, monkeypatch):
+    """The thread may put its last frames and end between a wait timing out and the check
+    whether it still runs: those frames (or the decoder's error) must still come out."""
+    capture = cv2.VideoCapture(str(clip))
+    reader = _ReadAhead(capture, "clip.mp4")
+    reader.start()
+    frames = [reader.next() for _ in range(11)]  # of 12: the 12th and the end stay queued
+    reader._thread.join(5.0)
+    assert not reader._thread.is_alive()
+    real_get = reader._queue.get
+    timed_out = []
+
+    def get(*args, **kwargs):  # the first wait times out although items are queued
+        if not timed_out:
+            timed_out.append(True)
+            raise queue.Empty
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(reader._queue, "get", get)
+    last = reader.next()
+    assert all(f is not None for f in frames) and timed_out
+    assert last is not None and last[0].shape == frames[0][0].shape
+    assert reader.next() is None
+    reader.close()
