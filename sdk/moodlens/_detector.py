@@ -119,10 +119,7 @@ class EmotionDetector:
             InvalidImageError: the image cannot be used.
         """
         frame = to_frame(image, rgb=rgb)
-        if near is not None:
-            found = self._finder.find_near(frame, [Box(*b) for b in near])
-        else:
-            found = self._finder.find(frame)
+        found = self._find(frame, near)
         if isinstance(image, np.ndarray):  # detect(image, boxes=these) reuses keypoints
             self._local.last = (weakref.ref(image), {f.box: f for f in found})
         return [f.box for f in found]
@@ -169,8 +166,21 @@ class EmotionDetector:
                 box = _checked_box(b, frame.shape)
                 known = self._found_for(image, Box(*(int(v) for v in b)))
                 found.append(known if known.box == box else FoundFace(box))
+        return self._score(frame, found, model)
+
+    def _find(self, frame: np.ndarray, near: Sequence[Box] | None = None) -> list[FoundFace]:
+        """The finder's faces in a decoded frame: all, or those near known boxes."""
+        if near is not None:
+            return self._finder.find_near(frame, [Box(*b) for b in near])
+        return self._finder.find(frame)
+
+    def _score(
+        self, frame: np.ndarray, found: Sequence[FoundFace], model: EmotionModel | None = None
+    ) -> list[Face]:
+        """Emotion scores of faces the finder found in a decoded frame (any thread)."""
         if not found:
             return []
+        model = model or self._live_model
         align = getattr(self._finder.options, "align", False)
         rolls = [eye_roll(f.keypoints) for f in found] if align else None
         crops = crop_faces(

@@ -13,9 +13,10 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from ._plugin_manager import PluginManager, PluginSpec
 from ._plugin_workers import PluginStats
 from ._smoothing import ScoreSmoother, SteadyMood, as_mapping
 from ._sources import Frame, FrameSource, SourceLike, open_source
-from ._tracking import IouTracker
+from ._tracking import IouTracker, TrackUpdate
 from ._types import (
     Box,
     Emotion,
@@ -38,6 +39,7 @@ from ._types import (
 )
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Another face must be this much larger than the main face to take over the scene.
 _MAIN_FACE_LEAD = 1.5
@@ -78,6 +80,12 @@ class MoodStreamOptions:
         stop_timeout: seconds stopping waits for plugins to finish their work.
         max_pending: mood changes a plugin may leave undelivered (its hook does not
             return) before it is disabled, so that memory stays bounded.
+        pipeline: while iterating, classify each frame's faces on a second thread while
+            the next frame's faces are found (with an EmotionDetector as the detector):
+            about 1.3x the frames per second on 2 cores with ``threads=1`` detectors
+            (``benchmarks/bench_stream.py``; with ONNX Runtime's default threads the
+            classifier takes both cores and the pipeline gains nothing). Each reading
+            comes once the next frame is in (one frame later).
 
     Raises:
         OptionsError: an option out of range (the message names it); also a ValueError.
@@ -98,6 +106,7 @@ class MoodStreamOptions:
     max_failures: int = 3
     stop_timeout: float = 10.0
     max_pending: int = 10_000
+    pipeline: bool = True
 
     def __post_init__(self) -> None:
         checks = {
@@ -132,6 +141,16 @@ class _FaceState:
 
 
 @dataclass(slots=True)
+class _Job:
+    """A frame whose faces are found and tracked: its scores now, or to come."""
+
+    frame: Frame
+    update: TrackUpdate
+    faces: list[Face] | None = None
+    future: Future[list[Face]] | None = None
+
+
+@dataclass(slots=True)
 class _MoodEngine:
     """Tracks, smoothing and moods for a sequence of (timestamp, faces); no I/O."""
 
@@ -152,8 +171,23 @@ class _MoodEngine:
     def update(
         self, frame_index: int, timestamp: float, wall_time: datetime, faces: Sequence[Face]
     ) -> tuple[MoodReading, list[MoodChange]]:
+        update = self.track([f.box for f in faces], timestamp)
+        return self.score(update, frame_index, timestamp, wall_time, faces)
+
+    def track(self, boxes: Sequence[Box], timestamp: float) -> TrackUpdate:
+        """A frame's boxes to track ids: all the next frame's search needs (``score``
+        follows, in frame order, once the faces are classified)."""
+        return self.tracker.update(boxes, timestamp)
+
+    def score(
+        self,
+        update: TrackUpdate,
+        frame_index: int,
+        timestamp: float,
+        wall_time: datetime,
+        faces: Sequence[Face],
+    ) -> tuple[MoodReading, list[MoodChange]]:
         changes: list[MoodChange] = []
-        update = self.tracker.update([f.box for f in faces], timestamp)
         tracked = []
         for (face_id, _), face in zip(update.assigned, faces, strict=True):
             state = self.faces.get(face_id) or self._new_face(face_id)
@@ -175,10 +209,10 @@ class _MoodEngine:
                 TrackedFace(face_id, face, as_mapping(state.smoothed), state.steady.mood)
             )
         for face_id in update.ended:
-            state = self.faces.pop(face_id)
-            if state.steady.mood is not None:
+            gone = self.faces.pop(face_id, None)
+            if gone is not None and gone.steady.mood is not None:
                 changes.append(
-                    MoodChange(face_id, state.steady.mood, None, timestamp, wall_time, 0.0)
+                    MoodChange(face_id, gone.steady.mood, None, timestamp, wall_time, 0.0)
                 )
         main = self._main_face()
         scene_mood = main.steady.mood if main else None
@@ -280,7 +314,8 @@ class MoodStream:
             or Frame objects), or a FrameSource.
         options: tracking, smoothing and plugin-delivery settings.
         detector: an EmotionDetector (or any object with ``find_faces`` and ``detect``);
-            by default the stream creates one with the bundled model and closes it.
+            by default the stream creates one with the bundled model (one ONNX Runtime
+            thread per model, for the pipeline) and closes it.
         plugins: installed plugin names and/or configured plugin instances to enable.
         plugin_settings: keyword arguments per plugin name, over the config file's.
         config: the TOML config file with plugin settings; None for the user's, False
@@ -336,7 +371,11 @@ class MoodStream:
             if detector is None:
                 from ._detector import EmotionDetector
 
-                detector = EmotionDetector()
+                # One thread each, so the pipeline runs the finder and the classifier on
+                # a core each. On 2 cores, against ONNX Runtime's default threads: the
+                # default model 167 vs 169 tracked frames/s, default-int8 324 vs 221, a
+                # full search every frame 123 vs 89 (benchmarks/bench_stream.py).
+                detector = EmotionDetector(threads=1 if opts.pipeline else None)
         except BaseException:
             self._abandon()
             self._plugins.close()  # plugins created from names hold files or connections
@@ -513,13 +552,27 @@ class MoodStream:
     def _loop(self) -> Generator[MoodReading, None, None]:
         self._start()
         reason = "end"
+        worker = None
+        if self.options.pipeline and self._pipelined_detector():
+            worker = ThreadPoolExecutor(1, thread_name_prefix="moodlens-classify")
+        pending: _Job | None = None  # found and tracked, scores on the worker
         try:
             for frame in self.source:
                 if self._summary is not None:  # closed from another thread
                     reason = "closed"
                     break
-                reading, _ = self.process(frame)
-                yield reading
+                job = self._begin(frame, worker)
+                if worker is None:
+                    yield self._finish(job)[0]
+                    continue
+                # This frame's faces were found while the last frame's were classified.
+                done, pending = pending, job
+                if done is not None:
+                    yield self._finish(done)[0]
+            else:
+                if pending is not None and self._summary is None:
+                    done, pending = pending, None
+                    yield self._finish(done)[0]
         except GeneratorExit:
             reason = "closed"
             raise
@@ -531,6 +584,8 @@ class MoodStream:
             raise
         finally:
             self._iterator = None
+            if worker is not None:
+                worker.shutdown(wait=True, cancel_futures=True)
             self._stop(reason)
 
     def run(
@@ -574,7 +629,8 @@ class MoodStream:
     def process(self, frame: Frame) -> tuple[MoodReading, list[MoodChange]]:
         """Processes one frame: its reading and mood changes, also queued for plugins.
 
-        Iterating the stream calls this; call it yourself only to feed frames by hand.
+        Iterating the stream does the same work (pipelined, see
+        ``MoodStreamOptions.pipeline``); call this yourself only to feed frames by hand.
 
         Raises:
             InvalidImageError: the frame cannot be used.
@@ -583,15 +639,44 @@ class MoodStream:
         if self._summary is not None:
             raise MoodlensError("this MoodStream has stopped; create a new one to read again.")
         self._start()
+        return self._finish(self._begin(frame, None))
+
+    def _pipelined_detector(self) -> bool:
+        from ._detector import EmotionDetector
+
+        return isinstance(self._detector, EmotionDetector)
+
+    def _begin(self, frame: Frame, worker: ThreadPoolExecutor | None) -> _Job:
+        """Finds and tracks a frame's faces, then scores them now or on ``worker``."""
         # The decoded frame, colour kept: a finder that needs RGB (BlazeFace) gets it.
         image = to_frame(frame.image, rgb=self.options.rgb)
-        boxes = self._find_boxes(image)
-        faces = self._detector.detect(image, boxes=boxes) if boxes else []
+        detector = self._detector
+        if not self._pipelined_detector():  # any object with find_faces and detect
+            boxes = self._find(
+                image, lambda near: [Box(*b) for b in _find_boxes(detector, image, near)]
+            )
+            faces = detector.detect(image, boxes=boxes) if boxes else []
+            with self._engine_lock:
+                update = self._engine.track([f.box for f in faces], frame.timestamp)
+            return _Job(frame, update, faces=faces)
+        found = self._find(image, lambda near: detector._find(image, near))
+        with self._engine_lock:
+            update = self._engine.track([f.box for f in found], frame.timestamp)
+        if worker is None or not found:
+            return _Job(frame, update, faces=detector._score(image, found))
+        return _Job(frame, update, future=worker.submit(detector._score, image, found))
+
+    def _finish(self, job: _Job) -> tuple[MoodReading, list[MoodChange]]:
+        """A tracked frame's reading, once its scores are in; plugins get it."""
+        faces = job.future.result() if job.future is not None else job.faces or []
+        frame = job.frame
         if self._first_ts is None:
             self._first_ts = frame.timestamp
         self._last_ts = max(self._last_ts, frame.timestamp)
         with self._engine_lock:
-            reading, changes = self._engine.update(frame.index, frame.timestamp, _now(), faces)
+            reading, changes = self._engine.score(
+                job.update, frame.index, frame.timestamp, _now(), faces
+            )
         self._frames += 1
         for change in changes:
             self._plugins.mood_changed(change)
@@ -600,18 +685,23 @@ class MoodStream:
         self.last_reading = reading
         return reading, changes
 
-    def _find_boxes(self, gray: np.ndarray) -> list[Box]:
+    def _find(self, image: np.ndarray, find: Callable[[list[Box] | None], list[_T]]) -> list[_T]:
+        """A frame's faces: near the known ones when tracking allows, else all of them."""
         opts = self.options
         known = self._engine.track_boxes()
         if opts.tracking and known and self._since_full < opts.detect_every - 1:
-            boxes = [Box(*b) for b in self._detector.find_faces(gray, near=known)]
-            if len(boxes) >= len(known):  # every known face found again
+            found = find(known)
+            if len(found) >= len(known):  # every known face found again
                 self._near += 1
                 self._since_full += 1
-                return boxes
+                return found
         self._full += 1
         self._since_full = 0
-        return [Box(*b) for b in self._detector.find_faces(gray)]
+        return find(None)
+
+
+def _find_boxes(detector: Any, image: np.ndarray, near: list[Box] | None) -> Sequence[Any]:
+    return detector.find_faces(image) if near is None else detector.find_faces(image, near=near)
 
 
 def _now() -> datetime:

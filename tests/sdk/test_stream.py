@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from moodlens import Box, Emotion, MoodlensError, OptionsError
+from moodlens import Box, Emotion, ModelError, MoodlensError, OptionsError
 from moodlens._stream import MoodStream, MoodStreamOptions
 
 from ._stream_support import (
@@ -281,3 +283,89 @@ def test_video_clip_with_the_bundled_model(clip, detector):
         Emotion.HAPPY,  # it came back
         None,  # the stream ended with it in view
     ]
+
+
+# -- the pipeline: a frame's faces classified on a worker while the next frame's are found --
+def _classify_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("moodlens-classify")]
+
+
+def _spy_on_scoring(monkeypatch, detector, fail_at=None):
+    """Records the thread of each scoring call; the ``fail_at``-th call raises."""
+    threads: list[str] = []
+    score = detector._score
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        if len(threads) == fail_at:
+            raise ModelError("the model broke")
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(detector, "_score", spy)
+    return threads
+
+
+def _changes(recorder):
+    return [(c.face_id, c.previous, c.current, c.at) for c in recorder.of("changed")]
+
+
+def test_pipelined_readings_are_those_of_one_frame_at_a_time(clip, detector, monkeypatch):
+    threads = _spy_on_scoring(monkeypatch, detector)
+    runs = {}
+    for pipeline in (False, True):
+        recorder = Recorder()
+        options = MoodStreamOptions(pipeline=pipeline)
+        with MoodStream(clip, detector=detector, options=options, plugins=[recorder]) as stream:
+            readings = list(stream)
+        runs[pipeline] = readings, recorder, sorted(set(threads))
+        threads.clear()
+    (serial, serial_rec, serial_threads), (piped, piped_rec, piped_threads) = runs[False], runs[True]
+    assert serial_threads == ["MainThread"]
+    # Frames with faces were classified on the worker (frames without any, at once).
+    assert "MainThread" in piped_threads and any(
+        t.startswith("moodlens-classify") for t in piped_threads
+    )
+    assert len(piped) == len(serial) == 60
+    for a, b in zip(serial, piped, strict=True):
+        assert (a.frame_index, a.timestamp, a.mood) == (b.frame_index, b.timestamp, b.mood)
+        assert [(f.face_id, f.face.box, f.mood) for f in a.faces] == [
+            (f.face_id, f.face.box, f.mood) for f in b.faces
+        ]
+        for fa, fb in zip(a.faces, b.faces, strict=True):
+            assert fb.face.scores == pytest.approx(fa.face.scores, abs=1e-6)
+            assert fb.face.score == pytest.approx(fa.face.score)
+    assert _changes(piped_rec) == _changes(serial_rec) and len(_changes(serial_rec)) >= 4
+    assert len(piped_rec.of("reading")) == 60
+    assert not _classify_threads()  # the worker ends with the stream
+
+
+def test_a_scoring_error_on_the_worker_ends_the_stream_with_it(clip, detector, monkeypatch):
+    _spy_on_scoring(monkeypatch, detector, fail_at=5)
+    recorder = Recorder()
+    readings = []
+    with pytest.raises(ModelError, match="the model broke"):
+        with MoodStream(clip, detector=detector, plugins=[recorder]) as stream:
+            for reading in stream:
+                readings.append(reading)
+    assert [r.frame_index for r in readings] == [0, 1, 2, 3]  # the frames before it
+    assert stream.summary is not None and stream.summary.reason == "error"
+    assert [s.reason for s in recorder.of("stopped")] == ["error"]
+    assert not _classify_threads()
+
+
+def test_a_pipelined_stream_closed_from_another_thread_stops_after_the_reading_in_hand(
+    clip, detector
+):
+    recorder = Recorder()
+    got = []
+    with MoodStream(clip, detector=detector, plugins=[recorder]) as stream:
+        for reading in stream:
+            got.append(reading.frame_index)
+            if len(got) == 10:
+                closer = threading.Thread(target=stream.close)
+                closer.start()
+                closer.join()
+    assert got == list(range(10))
+    assert stream.summary is not None and stream.summary.reason == "closed"
+    assert len(recorder.of("reading")) == 10
+    assert not _classify_threads()
