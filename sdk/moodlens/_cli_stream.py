@@ -418,14 +418,15 @@ def _watch(args: argparse.Namespace) -> int:
             if stream.plugins and not args.json:
                 print(f"plugins: {', '.join(stream.plugins)}", file=sys.stderr)
             try:
-                for frame in stream.source:
-                    reading, changes = stream.process(frame)
-                    print_changes(changes)
+                for reading in stream:  # pipelined: the frame of a reading is last_frame
+                    print_changes(stream.last_changes)
                     mood = reading.mood.value if reading.mood else "-"
                     progress.update(stream.stats.frames, mood)
-                    if preview is not None and not preview.show(frame.image, reading):
-                        reason = "closed"
-                        break
+                    frame = stream.last_frame
+                    if preview is not None and frame is not None:
+                        if not preview.show(frame.image, reading):
+                            reason = "closed"
+                            break
             except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (_Terminated)
                 stopped_by, reason = exc, "interrupted"
             last = stream.last_reading

@@ -329,6 +329,8 @@ class MoodStream:
 
     Attributes:
         last_reading: the reading of the last frame processed; None before the first.
+        last_frame: the frame of ``last_reading`` (while iterating with the pipeline, the
+            stream has read one frame further).
         last_changes: the mood changes of the last frame processed; once the stream has
             stopped, the final ones (each face still in view, and the scene, to None).
 
@@ -396,6 +398,7 @@ class MoodStream:
         self._last_ts = 0.0
         self.last_changes: tuple[MoodChange, ...] = ()
         self.last_reading: MoodReading | None = None
+        self.last_frame: Frame | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -683,6 +686,7 @@ class MoodStream:
         self._plugins.reading(reading)
         self.last_changes = tuple(changes)
         self.last_reading = reading
+        self.last_frame = frame
         return reading, changes
 
     def _find(self, image: np.ndarray, find: Callable[[list[Box] | None], list[_T]]) -> list[_T]:

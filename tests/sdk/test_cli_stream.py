@@ -420,3 +420,31 @@ def test_a_library_user_stops_a_stream_cleanly_on_sigterm_as_documented(site, tm
     events = read_jsonl(log)
     assert events[-1]["kind"] == "stopped" and events[-1]["reason"] == "interrupted"
     assert events[-1]["frames"] == sum(e["kind"] == "reading" for e in events)
+
+
+def test_watch_show_draws_each_reading_over_its_own_frame(clip, monkeypatch, capsys):
+    """In-process (the window is faked): with the pipeline, the stream has read one frame
+    beyond each reading, and the preview must still draw the frame the reading is of."""
+    import numpy as np
+    from moodlens import _cli_stream
+    from moodlens._cli import main
+    from moodlens._sources import VideoSource
+
+    shown = []
+
+    class FakePreview:
+        def show(self, image, reading):
+            shown.append((image.copy(), reading.frame_index, len(reading.faces)))
+            return True
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(_cli_stream, "_Preview", FakePreview)
+    assert main(["watch", "--video", str(clip), "--show", "--no-plugins"]) == 0
+    with VideoSource(clip) as source:
+        frames = [frame.image for frame in source]
+    assert [index for _, index, _ in shown] == list(range(40))
+    assert all(np.array_equal(image, frames[index]) for image, index, _ in shown)
+    assert sum(faces for _, _, faces in shown) >= 35
+    capsys.readouterr()

@@ -315,11 +315,18 @@ def test_pipelined_readings_are_those_of_one_frame_at_a_time(clip, detector, mon
     for pipeline in (False, True):
         recorder = Recorder()
         options = MoodStreamOptions(pipeline=pipeline)
+        readings = []
         with MoodStream(clip, detector=detector, options=options, plugins=[recorder]) as stream:
-            readings = list(stream)
+            for reading in stream:
+                readings.append(reading)
+                assert stream.last_frame is not None
+                assert stream.last_frame.index == reading.frame_index
         runs[pipeline] = readings, recorder, sorted(set(threads))
         threads.clear()
-    (serial, serial_rec, serial_threads), (piped, piped_rec, piped_threads) = runs[False], runs[True]
+    (serial, serial_rec, serial_threads), (piped, piped_rec, piped_threads) = (
+        runs[False],
+        runs[True],
+    )
     assert serial_threads == ["MainThread"]
     # Frames with faces were classified on the worker (frames without any, at once).
     assert "MainThread" in piped_threads and any(
