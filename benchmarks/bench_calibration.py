@@ -15,6 +15,8 @@ Methods (``p_i`` a member's probabilities, ``z = log(mean_i p_i)``):
 - ``vector``: ``softmax(w * z + b)`` with a scale and a bias per class (Guo et al. 2017),
   fitted by log-likelihood with a small L2 pull towards ``w = 1/T, b = 0``: what
   ``moodlens-ensemble --calibrate vector`` bakes in;
+- ``matrix``: ``softmax(W z + b)`` with a full 7x7 ``W`` (Dirichlet calibration, Kull et
+  al. 2019), the off-diagonal of ``W`` and ``b`` pulled towards 0 (L2, 0.01);
 - ``T+prior-tau``: temperature, then the logit adjustment ``- tau * log(prior)`` (Menon et
   al. 2021) that trades the frequent classes' recall for the rare ones' (fear, disgust,
   sad). ``tau`` is chosen on the fitting folds for the best macro-F1.
@@ -101,6 +103,40 @@ def fit_vector(members: np.ndarray, labels: np.ndarray) -> Fitted:
     return lambda m: exporters.vector_scores(scale, bias, mean_log(m))
 
 
+def fit_matrix_scaling(
+    logits: np.ndarray, labels: np.ndarray, l2: float = 0.01
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dirichlet calibration (Kull et al. 2019) on log-probabilities: softmax(z @ W.T + b),
+    W a full matrix. Fitted by NLL with an L2 pull of W's off-diagonal and of b towards 0
+    (``l2`` fixed before any result, not tuned); W starts at the temperature's 1/T."""
+    from scipy.optimize import minimize
+
+    z = np.asarray(logits, dtype=np.float64)
+    n, c = z.shape
+    onehot = np.eye(c)[labels]
+    off = 1.0 - np.eye(c)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = params[: c * c].reshape(c, c), params[c * c :]
+        s = z @ w.T + b
+        s -= s.max(axis=1, keepdims=True)
+        logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+        value = -(onehot * logp).sum() / n + l2 * ((w * off) ** 2).sum() + l2 * (b**2).sum()
+        g = (np.exp(logp) - onehot) / n
+        dw = g.T @ z + 2 * l2 * w * off
+        db = g.sum(axis=0) + 2 * l2 * b
+        return value, np.concatenate([dw.ravel(), db])
+
+    start = np.concatenate([(np.eye(c) / fit_scalar_t(z, labels)).ravel(), np.zeros(c)])
+    result = minimize(loss, start, jac=True, method="L-BFGS-B")
+    return result.x[: c * c].reshape(c, c), result.x[c * c :]
+
+
+def fit_matrix(members: np.ndarray, labels: np.ndarray) -> Fitted:
+    w, b = fit_matrix_scaling(mean_log(members), labels)
+    return lambda m: softmax(mean_log(m) @ w.T + b)
+
+
 def fit_prior_tau(members: np.ndarray, labels: np.ndarray) -> Fitted:
     z = mean_log(members)
     t = fit_scalar_t(z, labels)
@@ -120,6 +156,7 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray], Fitted]] = {
     "geometric+T": fit_geometric,
     "member-T": fit_member_t,
     "vector": fit_vector,
+    "matrix": fit_matrix,
     "T+prior-tau": fit_prior_tau,
 }
 
