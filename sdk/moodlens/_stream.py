@@ -645,9 +645,16 @@ class MoodStream:
         return self._finish(self._begin(frame, None))
 
     def _pipelined_detector(self) -> bool:
+        """Whether the detector is an EmotionDetector whose finding and scoring the stream
+        may split (a subclass that overrides ``find_faces`` or ``detect`` keeps its own)."""
         from ._detector import EmotionDetector
 
-        return isinstance(self._detector, EmotionDetector)
+        kind = type(self._detector)
+        return (
+            issubclass(kind, EmotionDetector)
+            and kind.find_faces is EmotionDetector.find_faces
+            and kind.detect is EmotionDetector.detect
+        )
 
     def _begin(self, frame: Frame, worker: ThreadPoolExecutor | None) -> _Job:
         """Finds and tracks a frame's faces, then scores them now or on ``worker``."""

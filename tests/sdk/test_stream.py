@@ -376,3 +376,17 @@ def test_a_pipelined_stream_closed_from_another_thread_stops_after_the_reading_i
     assert stream.summary is not None and stream.summary.reason == "closed"
     assert len(recorder.of("reading")) == 10
     assert not _classify_threads()
+
+
+def test_a_detector_subclass_that_overrides_detect_keeps_its_own(clip):
+    """The stream splits finding and scoring only for a plain EmotionDetector; a subclass
+    that overrides ``detect`` (here: to drop every face) is called as it is."""
+    from moodlens import EmotionDetector
+
+    class NoFaces(EmotionDetector):
+        def detect(self, image, *, boxes=None, rgb=False):
+            return []
+
+    with NoFaces(threads=1) as detector, MoodStream(clip, detector=detector) as stream:
+        readings = list(stream)
+    assert len(readings) == 60 and not any(r.faces for r in readings)
