@@ -69,11 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.ray_address and args.engine != "ray":
         args.engine = "ray"  # an address only makes sense for Ray
-    with _sigterm_stops_like_ctrl_c():
+    with _sigterm_stops_like_ctrl_c() as sigterm:
         try:
             return _analyze(args)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (_Terminated)
-            terminated = isinstance(exc, _Terminated)
+            # Ray re-raises a signal's exception inside ray.wait as a plain KeyboardInterrupt.
+            terminated = isinstance(exc, _Terminated) or sigterm.received
             print(
                 f"moodlens analyze: {'terminated' if terminated else 'interrupted'}; the "
                 f"finished sources are kept in {args.out}: run the same command again with "

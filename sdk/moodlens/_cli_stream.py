@@ -310,29 +310,36 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM arrived: handled exactly like Ctrl-C, but the exit code is 143."""
 
 
+class _Sigterm:
+    """Whether a SIGTERM arrived while ``_sigterm_stops_like_ctrl_c`` was in force."""
+
+    received = False
+
+
 @contextlib.contextmanager
-def _sigterm_stops_like_ctrl_c() -> Iterator[None]:
+def _sigterm_stops_like_ctrl_c() -> Iterator[_Sigterm]:
     """While a command runs a stream, SIGTERM (systemd, ``docker stop``) stops it like Ctrl-C.
 
     The first SIGTERM raises _Terminated on the main thread, which the stream handles as
     Ctrl-C (plugins flush and hear ``stream_stopped``); later ones are ignored so that
     the stop completes. Only the command line installs this: the library installs no
-    signal handler. The previous handler is restored on the way out.
+    signal handler. The previous handler is restored on the way out. The yielded object
+    says whether a SIGTERM came, for when a library turned the _Terminated into a plain
+    KeyboardInterrupt (Ray does, when the signal lands inside ``ray.wait``).
     """
+    state = _Sigterm()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield state
         return
-    received = False
 
     def handler(signum: int, frame: Any) -> None:
-        nonlocal received
-        if not received:
-            received = True
+        if not state.received:
+            state.received = True
             raise _Terminated
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
-        yield
+        yield state
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -361,3 +361,27 @@ def test_import_moodlens_loads_no_pandas_and_analyze_is_lazy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "False"]
+
+
+def test_a_sigterm_a_library_turns_into_a_plain_keyboardinterrupt_still_exits_143(
+    monkeypatch, tmp_path, capsys
+):
+    """Ray re-raises the exception of a signal that lands inside ``ray.wait`` as a plain
+    KeyboardInterrupt (its check_status); the command must still say SIGTERM (143)."""
+    import os
+
+    from moodlens import _analyze_cli
+
+    def like_ray(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)  # the handler raises in here
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt() from None  # what Ray's check_status does
+        raise AssertionError("the SIGTERM never arrived")
+
+    monkeypatch.setattr(_analyze_cli, "_analyze", like_ray)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main([str(tmp_path), "--out", str(tmp_path / "t.parquet")]) == 143
+    assert "moodlens analyze: terminated" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler was put back
