@@ -180,7 +180,7 @@ class EmotionDetector:
         """Emotion scores of faces the finder found in a decoded frame (any thread)."""
         if not found:
             return []
-        model = model or self._live_model
+        model = self._live_model if model is None else model
         align = getattr(self._finder.options, "align", False)
         rolls = [eye_roll(f.keypoints) for f in found] if align else None
         crops = crop_faces(
