@@ -82,7 +82,7 @@ class MoodStreamOptions:
             return) before it is disabled, so that memory stays bounded.
         pipeline: while iterating, classify each frame's faces on a second thread while
             the next frame's faces are found (with an EmotionDetector as the detector):
-            about 1.3x the frames per second on 2 cores with ``threads=1`` detectors
+            1.1-1.4x the tracked frames per second on 2 cores with ``threads=1`` detectors
             (``benchmarks/bench_stream.py``; with ONNX Runtime's default threads the
             classifier takes both cores and the pipeline gains nothing). Each reading
             comes once the next frame is in (one frame later).
@@ -373,16 +373,15 @@ class MoodStream:
             if detector is None:
                 from ._detector import EmotionDetector
 
-                # One thread each, so the pipeline runs the finder and the classifier on
-                # a core each. On 2 cores, against ONNX Runtime's default threads: the
-                # default model 167 vs 169 tracked frames/s, default-int8 324 vs 221, a
-                # full search every frame 123 vs 89 (benchmarks/bench_stream.py).
+                # One thread per model, so the pipeline runs the finder and the classifier
+                # on a core each (measured in the README's stream table).
                 detector = EmotionDetector(threads=1 if opts.pipeline else None)
         except BaseException:
             self._abandon()
             self._plugins.close()  # plugins created from names hold files or connections
             raise
         self._detector = detector
+        self._split = _splits_finding_and_scoring(detector)
         self._engine = _MoodEngine(opts)
         self._iterator: Generator[MoodReading, None, None] | None = None
         self._started = False
@@ -556,7 +555,7 @@ class MoodStream:
         self._start()
         reason = "end"
         worker = None
-        if self.options.pipeline and self._pipelined_detector():
+        if self.options.pipeline and self._split:
             worker = ThreadPoolExecutor(1, thread_name_prefix="moodlens-classify")
         pending: _Job | None = None  # found and tracked, scores on the worker
         try:
@@ -644,32 +643,18 @@ class MoodStream:
         self._start()
         return self._finish(self._begin(frame, None))
 
-    def _pipelined_detector(self) -> bool:
-        """Whether the detector is an EmotionDetector whose finding and scoring the stream
-        may split (a subclass that overrides ``find_faces`` or ``detect`` keeps its own)."""
-        from ._detector import EmotionDetector
-
-        kind = type(self._detector)
-        return (
-            issubclass(kind, EmotionDetector)
-            and kind.find_faces is EmotionDetector.find_faces
-            and kind.detect is EmotionDetector.detect
-        )
-
     def _begin(self, frame: Frame, worker: ThreadPoolExecutor | None) -> _Job:
         """Finds and tracks a frame's faces, then scores them now or on ``worker``."""
         # The decoded frame, colour kept: a finder that needs RGB (BlazeFace) gets it.
         image = to_frame(frame.image, rgb=self.options.rgb)
         detector = self._detector
-        if not self._pipelined_detector():  # any object with find_faces and detect
-            boxes = self._find(
-                image, lambda near: [Box(*b) for b in _find_boxes(detector, image, near)]
-            )
+        if not self._split:  # any object with find_faces and detect
+            boxes = self._find(lambda near: [Box(*b) for b in _find_boxes(detector, image, near)])
             faces = detector.detect(image, boxes=boxes) if boxes else []
             with self._engine_lock:
                 update = self._engine.track([f.box for f in faces], frame.timestamp)
             return _Job(frame, update, faces=faces)
-        found = self._find(image, lambda near: detector._find(image, near))
+        found = self._find(lambda near: detector._find(image, near))
         with self._engine_lock:
             update = self._engine.track([f.box for f in found], frame.timestamp)
         if worker is None or not found:
@@ -696,8 +681,9 @@ class MoodStream:
         self.last_frame = frame
         return reading, changes
 
-    def _find(self, image: np.ndarray, find: Callable[[list[Box] | None], list[_T]]) -> list[_T]:
-        """A frame's faces: near the known ones when tracking allows, else all of them."""
+    def _find(self, find: Callable[[list[Box] | None], list[_T]]) -> list[_T]:
+        """A frame's faces, by ``find(near)``: near the known ones when tracking allows
+        (``near`` the known boxes), else all of them (``near`` None)."""
         opts = self.options
         known = self._engine.track_boxes()
         if opts.tracking and known and self._since_full < opts.detect_every - 1:
@@ -709,6 +695,19 @@ class MoodStream:
         self._full += 1
         self._since_full = 0
         return find(None)
+
+
+def _splits_finding_and_scoring(detector: Any) -> bool:
+    """Whether the stream may find faces and score them apart (on two threads): a plain
+    EmotionDetector; a subclass that overrides ``find_faces`` or ``detect`` keeps its own."""
+    from ._detector import EmotionDetector
+
+    kind = type(detector)
+    return (
+        issubclass(kind, EmotionDetector)
+        and kind.find_faces is EmotionDetector.find_faces
+        and kind.detect is EmotionDetector.detect
+    )
 
 
 def _find_boxes(detector: Any, image: np.ndarray, near: list[Box] | None) -> Sequence[Any]:
