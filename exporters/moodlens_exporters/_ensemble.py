@@ -77,6 +77,83 @@ def provenance(metas: Sequence[dict[str, str]]) -> dict[str, str]:
     return out
 
 
+def _mirrors(meta: dict[str, str]) -> bool:
+    return meta.get("moodlens.flip_tta") == "true"
+
+
+#: Slice's "to the start" end for a negative step (INT64_MIN).
+_INT64_MIN = np.iinfo(np.int64).min
+
+
+def _mirror_in(x: str, out: str, prefix: str) -> list:
+    """Nodes: ``out`` = the batch ``x`` (N, H, W, C) followed by its mirror images."""
+    from onnx import helper
+
+    def const(name: str, value: int):
+        return helper.make_node(
+            "Constant",
+            [],
+            [f"{prefix}{name}"],
+            value=helper.make_tensor(f"{prefix}{name}_value", 7, [1], [value]),
+        )
+
+    return [
+        const("flip_start", -1),
+        const("flip_end", int(_INT64_MIN)),
+        const("flip_axis", 2),
+        const("flip_step", -1),
+        helper.make_node(
+            "Slice",
+            [
+                x,
+                f"{prefix}flip_start",
+                f"{prefix}flip_end",
+                f"{prefix}flip_axis",
+                f"{prefix}flip_step",
+            ],
+            [f"{prefix}mirrored"],
+        ),
+        helper.make_node("Concat", [x, f"{prefix}mirrored"], [out], axis=0),
+    ]
+
+
+def _mirror_out(scores: str, classes: int, prefix: str) -> tuple[list, str]:
+    """Nodes summing the scores of each face and of its mirror image (rows i and N + i
+    of ``scores``, (2N, K)); returns them and the name of the (N, K) sum."""
+    from onnx import helper
+
+    shape = helper.make_node(
+        "Constant",
+        [],
+        [f"{prefix}pair_shape"],
+        value=helper.make_tensor(f"{prefix}pair_shape_value", 7, [3], [2, -1, classes]),
+    )
+    views = [
+        helper.make_node(
+            "Constant",
+            [],
+            [f"{prefix}view{k}"],
+            value=helper.make_tensor(f"{prefix}view{k}_value", 7, [], [k]),
+        )
+        for k in (0, 1)
+    ]
+    nodes = [
+        shape,
+        *views,
+        helper.make_node("Reshape", [scores, f"{prefix}pair_shape"], [f"{prefix}pairs"]),
+        helper.make_node(
+            "Gather", [f"{prefix}pairs", f"{prefix}view0"], [f"{prefix}plain"], axis=0
+        ),
+        helper.make_node(
+            "Gather", [f"{prefix}pairs", f"{prefix}view1"], [f"{prefix}mirror_scores"], axis=0
+        ),
+        helper.make_node(
+            "Add", [f"{prefix}plain", f"{prefix}mirror_scores"], [f"{prefix}both_views"]
+        ),
+    ]
+    return nodes, f"{prefix}both_views"
+
+
 def _metadata(model) -> dict[str, str]:
     return {p.key: p.value for p in model.metadata_props}
 
@@ -105,6 +182,7 @@ def merge(
     metadata: dict[str, str] | None = None,
     temperature: float | None = None,
     vector: tuple[Sequence[float], Sequence[float]] | None = None,
+    flip_tta: bool = False,
 ) -> Path:
     """Writes the ensemble of ``paths`` to ``out``; returns ``out``.
 
@@ -119,11 +197,16 @@ def merge(
         vector: ``(scale, bias)``, one of each per class: bake softmax(log p * scale +
             bias) instead (vector scaling, fitted on Validation) and record
             ``moodlens.calibration``; None for none.
+        flip_tta: each member also scores the mirrored face (one run of the member on
+            the batch and its mirror image together) and its two scores are averaged
+            before the weighting: twice the compute per face. Members exported with
+            ``--flip-tta`` already do this and are refused.
 
     Raises:
         ExportError: no members, one member without a calibration, members that
             disagree, bad weights, a temperature that is not a positive number, both a
-            temperature and a vector, or a vector of the wrong shape.
+            temperature and a vector, a vector of the wrong shape, or ``flip_tta``
+            with a member that mirrors already.
     """
     import onnx
     from onnx import TensorProto, compose, helper, numpy_helper
@@ -152,8 +235,15 @@ def merge(
                 f"vector scaling needs {classes} finite scales and biases, got shapes "
                 f"{scale.shape} and {bias.shape}."
             )
-    if len(models) == 1 and temperature is None and vector is None:
+    if len(models) == 1 and temperature is None and vector is None and not flip_tta:
         raise ExportError("one member and no calibration: that is the member itself.")
+    if flip_tta:
+        mirrored = [str(p) for p, m in zip(paths, metas, strict=True) if _mirrors(m)]
+        if mirrored:
+            raise ExportError(
+                f"{', '.join(mirrored)} average(s) mirror images already (exported with "
+                "--flip-tta); merge them without flip_tta, or export them without it."
+            )
 
     height, width = json.loads(metas[0]["moodlens.input_size"])
     nodes, inits, value_infos = [], [], []
@@ -168,18 +258,27 @@ def merge(
         inits += [
             numpy_helper.from_array(np.array(factor, np.float32), f"m{i}_norm_factor"),
             numpy_helper.from_array(np.array(shift, np.float32), f"m{i}_norm_shift"),
-            numpy_helper.from_array(np.array(w[i], np.float32), f"m{i}_weight"),
+            # with flip_tta, the member's two views of a face share its weight
+            numpy_helper.from_array(
+                np.array(w[i] / 2 if flip_tta else w[i], np.float32), f"m{i}_weight"
+            ),
         ]
+        member_in, member_out = graph.input[0].name, graph.output[0].name
+        normalised = f"m{i}_normalised" if flip_tta else member_in
         nodes += [
             helper.make_node("Mul", ["input", f"m{i}_norm_factor"], [f"m{i}_scaled"]),
-            helper.make_node("Sub", [f"m{i}_scaled", f"m{i}_norm_shift"], [graph.input[0].name]),
+            helper.make_node("Sub", [f"m{i}_scaled", f"m{i}_norm_shift"], [normalised]),
         ]
+        if flip_tta:
+            nodes += _mirror_in(normalised, member_in, f"m{i}_")
         nodes += list(graph.node)
         inits += list(graph.initializer)
         value_infos += list(graph.value_info)
-        nodes.append(
-            helper.make_node("Mul", [graph.output[0].name, f"m{i}_weight"], [f"m{i}_weighted"])
-        )
+        if flip_tta:
+            classes = len(json.loads(meta["moodlens.labels"]))
+            pair_nodes, member_out = _mirror_out(member_out, classes, f"m{i}_")
+            nodes += pair_nodes
+        nodes.append(helper.make_node("Mul", [member_out, f"m{i}_weight"], [f"m{i}_weighted"]))
         weighted.append(f"m{i}_weighted")
     if temperature is None and vector is None:
         nodes.append(helper.make_node("Sum", weighted, ["scores"]))
@@ -215,9 +314,7 @@ def merge(
                     for p, m, wi in zip(paths, metas, w, strict=True)
                 ]
             ),
-            "moodlens.flip_tta": json.dumps(
-                all(m.get("moodlens.flip_tta") == "true" for m in metas)
-            ),
+            "moodlens.flip_tta": json.dumps(flip_tta or all(_mirrors(m) for m in metas)),
             "moodlens.selection_split": "Validation",
             **provenance(metas),
         }

@@ -91,13 +91,20 @@ def _measure(args, faces: dict, meta: dict[str, str], report: dict) -> tuple[dic
     with tempfile.TemporaryDirectory() as tmp:
         # the plain average: the merged graph, or the member itself when there is one
         plain = args.members[0]
-        if len(args.members) > 1:
+        if len(args.members) > 1 or args.flip_tta:
             plain = Path(tmp) / "plain.onnx"
             shutil.copyfile(args.out, plain)
         val_result, scores = evaluate_model_with_scores(plain, val)
         if args.calibrate != "none":
             fit, keywords = _fit(args.calibrate, scores, val.labels)
-            merge(args.members, args.out, weights=args.weights, metadata=meta, **keywords)
+            merge(
+                args.members,
+                args.out,
+                weights=args.weights,
+                metadata=meta,
+                flip_tta=args.flip_tta,
+                **keywords,
+            )
             before = val_result
             val_result, _ = evaluate_model_with_scores(args.out, val)  # the shipped graph's
             fit.update(
@@ -247,13 +254,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--calibration-size", type=int, default=512, help="Training faces that calibrate int8"
     )
+    p.add_argument(
+        "--flip-tta",
+        action="store_true",
+        help="each member also scores the mirrored face and averages its two scores "
+        "(twice the compute per face); members exported with --flip-tta are refused",
+    )
     args = p.parse_args(argv)
     if args.no_calibrate:
         args.calibrate = "none"
-    if len(args.members) == 1 and (args.calibrate == "none" or not args.data):
+    if len(args.members) == 1 and not args.flip_tta and (args.calibrate == "none" or not args.data):
         p.error(
-            "one member is only useful with --data and a calibration (the output is that "
-            "model, calibrated); give two or more members to merge"
+            "one member is only useful with --flip-tta, or with --data and a calibration "
+            "(the output is that model, calibrated); give two or more members to merge"
         )
     if args.int8 and not args.data:
         p.error("--int8 needs --data: it is calibrated on Training faces and scored on PublicTest")
@@ -275,9 +288,20 @@ def main(argv: list[str] | None = None) -> int:
 
         meta = {"moodlens.version": args.model_version, "moodlens.name": args.name}
         out = args.out
-        if len(args.members) > 1:  # the plain average; _measure replaces it when it calibrates
-            merge(args.members, args.out, weights=args.weights, metadata=meta)
-        report: dict = {"members": [str(m) for m in args.members], "weights": args.weights}
+        if len(args.members) > 1 or args.flip_tta:
+            # the plain average; _measure replaces it when it calibrates
+            merge(
+                args.members,
+                args.out,
+                weights=args.weights,
+                metadata=meta,
+                flip_tta=args.flip_tta,
+            )
+        report: dict = {
+            "members": [str(m) for m in args.members],
+            "weights": args.weights,
+            "flip_tta": args.flip_tta,
+        }
         faces = with_validation(load_faces(args.data)) if args.data else {}
         measured = _measure(args, faces, meta, report) if args.data else None
         if args.card and measured is None:

@@ -397,3 +397,74 @@ def test_cli_refuses_one_member_without_a_calibration(tmp_path, capsys):
         main([str(a), "--out", str(tmp_path / "e.onnx")])
     assert exit_info.value.code == 2
     assert "one member" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 3.0]])
+def test_flip_tta_averages_each_member_over_the_face_and_its_mirror(tmp_path, weights):
+    from moodlens import EmotionDetector
+    from moodlens_exporters._ensemble import merge
+
+    members = [
+        _member(tmp_path / "a.onnx", 0, 0.5, 0.25),
+        _member(tmp_path / "b.onnx", 1, 0.0, 1.0),
+    ]
+    out = merge(members, tmp_path / "e.onnx", weights=weights, flip_tta=True)
+    crops = np.random.default_rng(4).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    mirrored = np.ascontiguousarray(crops[:, :, ::-1])
+    w = np.ones(2) if weights is None else np.asarray(weights, float)
+    expected = 0.0
+    for wi, path in zip(w / w.sum(), members, strict=True):
+        with EmotionDetector(model=path) as d:
+            expected = expected + wi * (d.classify(crops) + d.classify(mirrored)) / 2
+    with EmotionDetector(model=out) as ensemble:
+        got, got_mirrored = ensemble.classify(crops), ensemble.classify(mirrored)
+        one = ensemble.classify(crops[:1])  # a batch of one: the pairing is per face
+        meta = ensemble.info.metadata
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # f(x) equals f(mirror of x), numerically, while the members alone differ
+    np.testing.assert_allclose(got, got_mirrored, atol=1e-6)
+    np.testing.assert_allclose(one, got[:1], atol=1e-6)
+    with EmotionDetector(model=members[0]) as d:
+        assert np.abs(d.classify(crops) - d.classify(mirrored)).max() > 1e-3
+    assert meta["moodlens.flip_tta"] == "true"
+    # a vector-scaling head sees the average itself (softmax(log p * scale + bias) is not
+    # blind to a constant factor on p, as the plain average's renormalised scores are)
+    scale, bias = np.linspace(0.6, 1.8, 7), np.linspace(-0.3, 0.3, 7)
+    calibrated = merge(
+        members, tmp_path / "v.onnx", weights=weights, flip_tta=True, vector=(scale, bias)
+    )
+    z = np.log(np.clip(expected, 1e-7, None)) * scale + bias
+    want = np.exp(z - z.max(axis=1, keepdims=True))
+    with EmotionDetector(model=calibrated) as d:
+        np.testing.assert_allclose(
+            d.classify(crops), want / want.sum(axis=1, keepdims=True), atol=1e-5
+        )
+
+
+def test_flip_tta_refuses_members_that_mirror_already(tmp_path, capsys):
+    from moodlens_exporters._ensemble import merge
+    from moodlens_exporters._ensemble_cli import main
+    from moodlens_exporters._keras_to_onnx import ExportError
+
+    a = _member(tmp_path / "a.onnx", 0, 0.5, 0.25, **{"moodlens.flip_tta": "true"})
+    b = _member(tmp_path / "b.onnx", 1, 0.0, 1.0)
+    with pytest.raises(ExportError, match="a.onnx average"):
+        merge([a, b], tmp_path / "e.onnx", flip_tta=True)
+    assert main([str(a), str(b), "--out", str(tmp_path / "e.onnx"), "--flip-tta"]) == 1
+    err = capsys.readouterr().err
+    assert "mirror images already" in err and "Traceback" not in err
+
+
+def test_cli_flip_tta_with_one_member_writes_the_mirrored_member(tmp_path):
+    from moodlens import EmotionDetector
+    from moodlens_exporters._ensemble_cli import main
+
+    a = _member(tmp_path / "a.onnx", 0, 0.5, 0.25)
+    out = tmp_path / "e.onnx"
+    assert main([str(a), "--out", str(out), "--flip-tta"]) == 0
+    crops = np.random.default_rng(5).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    with EmotionDetector(model=out) as d:
+        np.testing.assert_allclose(
+            d.classify(crops), d.classify(np.ascontiguousarray(crops[:, :, ::-1])), atol=1e-6
+        )
+    assert json.loads(out.with_suffix(".export.json").read_text())["flip_tta"] is True
