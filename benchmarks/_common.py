@@ -113,7 +113,7 @@ def print_environment(env: dict[str, Any]) -> None:
     print(
         f"Machine: {env['cpu']}, {env['cpu_count']} logical CPUs, "
         f"load average {env['load_average_1m_at_start']} at start; threads per runtime: "
-        f"{env['threads']}; Python {env['python']}"
+        f"{env['threads'] or 'each runtime default'}; Python {env['python']}"
     )
     print(f"Versions: {versions}")
     load, cpus = env["load_average_1m_at_start"], env["cpu_count"] or 1

@@ -150,7 +150,9 @@ class TFLiteBackend:
         with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
             warnings.simplefilter("ignore")
             self.interpreter = tf.lite.Interpreter(
-                model_path=str(install.tflite_path), num_threads=threads
+                # threads=0: the interpreter's own default, as fer creates it
+                model_path=str(install.tflite_path),
+                num_threads=threads or None,
             )
         self.interpreter.allocate_tensors()
         self._in = self.interpreter.get_input_details()[0]["index"]

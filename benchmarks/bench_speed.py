@@ -104,7 +104,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=200, help="timed calls per contender")
     p.add_argument("--warmup", type=int, default=20, help="untimed calls per contender first")
-    p.add_argument("--threads", type=int, default=1, help="threads per runtime (default 1)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per runtime (default 1); 0: each runtime's own default (ONNX Runtime "
+        "and TensorFlow: all cores; TFLite: its own choice, as fer creates it)",
+    )
     p.add_argument("--model", default=None, help="moodlens .onnx (default: the bundled model)")
     p.add_argument("--int8", default=None, help="also time this int8 moodlens .onnx")
     p.add_argument(
@@ -125,8 +131,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "moodlens-bench")
     p.add_argument("--json", default=None, help="write the full result here")
     args = p.parse_args(argv)
-    if args.repeats < 1 or args.warmup < 0 or args.threads < 1:
-        p.error("--repeats and --threads must be >= 1 and --warmup >= 0")
+    if args.repeats < 1 or args.warmup < 0 or args.threads < 0:
+        p.error("--repeats must be >= 1, --threads >= 0 and --warmup >= 0")
     return args
 
 
@@ -158,7 +164,8 @@ def moodlens_crop(detector: Any, gray: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cv2.setNumThreads(args.threads)  # the Haar cascade of both pipelines
+    if args.threads:  # OpenCV's own default otherwise (0 would mean no threading there)
+        cv2.setNumThreads(args.threads)  # the Haar cascade of both pipelines
     from moodlens import EmotionDetector
 
     image = sample_image(args.image)
@@ -175,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if name != BASELINE and not path:
             continue
         start = time.perf_counter()
-        detectors[name] = EmotionDetector(path, threads=args.threads)
+        detectors[name] = EmotionDetector(path, threads=args.threads or None)
         setup_s[name] = time.perf_counter() - start
         models[name] = {
             "path": str(path or "bundled"),
