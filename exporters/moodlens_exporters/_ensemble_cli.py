@@ -122,6 +122,22 @@ def _measure(args, faces: dict, meta: dict[str, str], report: dict) -> tuple[dic
                 f"{fit['validation_ece_before']:.4f} -> {fit['validation_ece_after']:.4f}, "
                 f"accuracy {before['accuracy']:.4f} -> {val_result['accuracy']:.4f} on Validation"
             )
+        if args.ship_int8:
+            # the graph that ships is the int8 one: everything from here on measures it
+            fp32_val = val_result
+            # args.out holds the merged (and calibrated) fp32 graph: the CLI refuses one
+            # member with neither a calibration nor --flip-tta
+            report["int8"] = _quantize(args, faces, args.out, args.out)
+            val_result, _ = evaluate_model_with_scores(args.out, val)
+            report["int8"]["validation_accuracy_fp32"] = fp32_val["accuracy"]
+            report["int8"]["validation_accuracy"] = val_result["accuracy"]
+            if fit:
+                fit["validation_ece_after"] = val_result["ece"]
+                fit["validation_accuracy"] = val_result["accuracy"]
+            print(
+                f"int8 graph (ships as {args.out.name}): Validation accuracy "
+                f"{val_result['accuracy']:.4f} (fp32 {fp32_val['accuracy']:.4f})"
+            )
         report["calibration"] = fit
         report[VALIDATION] = {k: val_result[k] for k in _SPLIT_KEYS}
         print(f"{VALIDATION}: accuracy {val_result['accuracy']:.4f}, ECE {val_result['ece']:.4f}")
@@ -152,28 +168,42 @@ def _measure(args, faces: dict, meta: dict[str, str], report: dict) -> tuple[dic
     return val_result, result
 
 
-def _int8(args, faces: dict, report: dict) -> dict:
-    """An int8 (QDQ, per-channel) copy of the merged graph beside it, calibrated on
-    Training faces (never Validation or PublicTest), scored on PublicTest once."""
-    from moodlens_training import evaluate_model
-
+def _quantize(args, faces: dict, source: Path, out: Path) -> dict:
+    """int8 QDQ (per-channel) of ``source`` -> ``out``, calibrated on Training faces
+    (never Validation or PublicTest); ``out`` may be ``source``."""
     from ._quantize import quantize_int8
 
     train = faces["Training"]
     pick = np.sort(np.random.default_rng(0).permutation(len(train))[: args.calibration_size])
-    int8_path = args.out.with_suffix(".int8.onnx")
-    # the merged graph takes pixels scaled to [0, 1]; each branch normalises for itself
-    quantize_int8(args.out, int8_path, (train.images[pick].astype(np.float32) / 255.0)[..., None])
-    result = evaluate_model(int8_path, faces["PublicTest"])
-    int8 = {
-        "path": str(int8_path),
-        "publictest_accuracy": result["accuracy"],
-        "publictest_ece": result["ece"],
-        "size_bytes": int8_path.stat().st_size,
-        "fp32_size_bytes": args.out.stat().st_size,
+    fp32_size = source.stat().st_size
+    with tempfile.TemporaryDirectory() as tmp:
+        written = quantize_int8(
+            source,
+            Path(tmp) / "int8.onnx",
+            # the graph takes pixels scaled to [0, 1]; each branch normalises for itself
+            (train.images[pick].astype(np.float32) / 255.0)[..., None],
+        )
+        shutil.move(written, out)
+    return {
+        "path": str(out),
+        "size_bytes": out.stat().st_size,
+        "fp32_size_bytes": fp32_size,
         "calibration_faces": len(pick),
+        "shipped": out == args.out,
     }
+
+
+def _int8(args, faces: dict, report: dict) -> dict:
+    """An int8 copy of the merged graph beside it (``<out>.int8.onnx``), scored on
+    PublicTest once."""
+    from moodlens_training import evaluate_model
+
+    int8 = _quantize(args, faces, args.out, args.out.with_suffix(".int8.onnx"))
+    result = evaluate_model(Path(int8["path"]), faces["PublicTest"])
+    int8["publictest_accuracy"] = result["accuracy"]
+    int8["publictest_ece"] = result["ece"]
     report["int8"] = int8
+    int8_path = int8["path"]
     print(f"int8 copy {int8_path}: PublicTest accuracy {result['accuracy']:.4f}")
     return int8
 
@@ -252,6 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         "and scored on PublicTest (needs --data)",
     )
     p.add_argument(
+        "--ship-int8",
+        action="store_true",
+        help="--out is the int8 QDQ graph itself: the calibration is fitted on the fp32 "
+        "graph, which is then quantised (calibrated on Training faces); Validation, "
+        "PublicTest and the card measure the int8 graph (needs --data)",
+    )
+    p.add_argument(
         "--calibration-size", type=int, default=512, help="Training faces that calibrate int8"
     )
     p.add_argument(
@@ -268,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
             "one member is only useful with --flip-tta, or with --data and a calibration "
             "(the output is that model, calibrated); give two or more members to merge"
         )
+    if args.ship_int8 and not args.data:
+        p.error("--ship-int8 needs --data: it is calibrated on Training faces and measured")
+    if args.ship_int8 and args.int8:
+        p.error("--ship-int8 writes the int8 graph as --out; --int8 would quantise it again")
     if args.int8 and not args.data:
         p.error("--int8 needs --data: it is calibrated on Training faces and scored on PublicTest")
     if args.card and not args.data:

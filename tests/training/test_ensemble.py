@@ -468,3 +468,40 @@ def test_cli_flip_tta_with_one_member_writes_the_mirrored_member(tmp_path):
             d.classify(crops), d.classify(np.ascontiguousarray(crops[:, :, ::-1])), atol=1e-6
         )
     assert json.loads(out.with_suffix(".export.json").read_text())["flip_tta"] is True
+
+
+def test_ship_int8_writes_the_int8_graph_and_measures_it(tmp_path, monkeypatch, capsys):
+    from moodlens import EmotionDetector
+    from moodlens_exporters import _cli
+    from moodlens_exporters._ensemble_cli import main
+
+    monkeypatch.setattr(_cli, "END_TO_END_FACES", 4)
+    member = _band_member(tmp_path / "a.onnx", 10.0)
+    out = tmp_path / "fast.onnx"
+    data = _band_csv(tmp_path, 140, 40)
+    args = [str(member), "--out", str(out), "--data", str(data), "--calibrate", "vector"]
+    assert main([*args, "--card", "--ship-int8", "--calibration-size", "64"]) == 0
+    assert not out.with_suffix(".int8.onnx").exists()  # no copy beside: --out is the int8
+    report = json.loads(out.with_suffix(".export.json").read_text())
+    assert report["int8"]["shipped"] is True and report["int8"]["calibration_faces"] == 64
+    faces = _band_faces(40, 2)
+    with EmotionDetector(model=out) as d:
+        meta = d.info.metadata
+        scores = d.classify(faces.images)
+    assert meta["moodlens.quantization"] == "int8-qdq-per-channel"
+    assert json.loads(meta["moodlens.calibration"])["method"] == "vector"
+    # the card's and the report's numbers are the int8 graph's own
+    assert report["int8"]["validation_accuracy"] == report["Validation"]["accuracy"]
+    assert float(meta["moodlens.publictest_accuracy"]) == pytest.approx(
+        report["PublicTest"]["accuracy"], abs=1e-4
+    )
+    assert report["PublicTest"]["accuracy"] == pytest.approx(
+        np.mean(scores.argmax(1) == faces.labels), abs=1e-9
+    )
+    card = out.with_suffix(".card.md").read_text()
+    assert "**This graph is int8**" in card
+    assert f"**PublicTest accuracy** | **{report['PublicTest']['accuracy']:.2%}**" in card
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--ship-int8", "--int8"])
+    assert exit_info.value.code == 2
+    assert "--int8 would quantise it again" in capsys.readouterr().err
