@@ -133,6 +133,7 @@ def _measure(args, faces: dict, meta: dict[str, str], report: dict) -> tuple[dic
             report["int8"]["validation_accuracy"] = val_result["accuracy"]
             if fit:
                 fit["validation_ece_after"] = val_result["ece"]
+                fit["validation_nll_after"] = val_result["nll"]
                 fit["validation_accuracy"] = val_result["accuracy"]
             print(
                 f"int8 graph (ships as {args.out.name}): Validation accuracy "
