@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="emotion model for the batch-1 row")
     args = parser.parse_args(argv)
 
-    from moodlens import EmotionDetector
-    from moodlens._finder_blazeface import BlazeFaceFinder
+    from moodlens import BlazeFaceFinder, EmotionDetector
 
     env = environment(args.threads)
     print_environment(env)
