@@ -122,6 +122,12 @@ def end_to_end_section(end_to_end: dict | None) -> str:
     )
 
 
+def _mirror_text(meta: dict) -> str:
+    if meta.get("moodlens.flip_tta") == "true":
+        return "yes: each face and its mirror image, averaged (twice the compute per face)"
+    return "no"
+
+
 def int8_sentence(int8: dict | None) -> str:
     """The card's line on the int8 copy (empty without one)."""
     if not int8:
@@ -353,6 +359,7 @@ written by `moodlens-ensemble --card` from the evaluation it ran through the SDK
 | task | 7-class facial expression from a 48x48 gray face crop |
 | classes | {", ".join(evaluation["per_class"])} (FER2013 order) |
 | architecture | {meta.get("moodlens.architecture", "?")} |
+| mirror averaging | {_mirror_text(meta)} |
 | weights | {"given" if weights_given else "equal"}: {shares} |
 | Validation accuracy (merged) | {validation["accuracy"]:.2%} ({validation["faces"]} faces) |
 | PrivateTest | never used |
