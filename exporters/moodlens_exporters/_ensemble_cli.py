@@ -76,13 +76,27 @@ def _fit(method: str, scores: np.ndarray, labels: np.ndarray) -> tuple[dict, dic
     return {"method": "temperature", "temperature": temperature}, {"temperature": temperature}
 
 
+def _merge(args, meta: dict[str, str], **calibration) -> None:
+    """The members merged into ``args.out`` as the command line asks, with ``calibration``
+    (``temperature=`` or ``vector=``) baked in when given."""
+    from ._ensemble import merge
+
+    merge(
+        args.members,
+        args.out,
+        weights=args.weights,
+        metadata=meta,
+        flip_tta=args.flip_tta,
+        **calibration,
+    )
+
+
 def _measure(args, faces: dict, meta: dict[str, str], report: dict) -> tuple[dict, dict] | None:
     """Validation: members, the plain average, the calibration; then PublicTest once,
     after the calibration is fixed. Fills ``report``; returns (Validation, PublicTest)
     evaluations of the shipped graph for the card."""
     from moodlens_training import VALIDATION, calibration, evaluate_model_with_scores
 
-    from ._ensemble import merge
     from ._keras_to_onnx import set_metadata
 
     val = faces[VALIDATION]
@@ -97,14 +111,7 @@ def _measure(args, faces: dict, meta: dict[str, str], report: dict) -> tuple[dic
         val_result, scores = evaluate_model_with_scores(plain, val)
         if args.calibrate != "none":
             fit, keywords = _fit(args.calibrate, scores, val.labels)
-            merge(
-                args.members,
-                args.out,
-                weights=args.weights,
-                metadata=meta,
-                flip_tta=args.flip_tta,
-                **keywords,
-            )
+            _merge(args, meta, **keywords)
             before = val_result
             val_result, _ = evaluate_model_with_scores(args.out, val)  # the shipped graph's
             fit.update(
@@ -326,19 +333,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         require_train_extra("moodlens-ensemble", ("onnx",))
-        from ._ensemble import merge
-
         meta = {"moodlens.version": args.model_version, "moodlens.name": args.name}
         out = args.out
         if len(args.members) > 1 or args.flip_tta:
-            # the plain average; _measure replaces it when it calibrates
-            merge(
-                args.members,
-                args.out,
-                weights=args.weights,
-                metadata=meta,
-                flip_tta=args.flip_tta,
-            )
+            _merge(args, meta)  # the plain average; _measure replaces it when it calibrates
         report: dict = {
             "members": [str(m) for m in args.members],
             "weights": args.weights,
