@@ -22,6 +22,16 @@ SHARED_FER = (
 TINY_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
 
+def hear_ctrl_c() -> None:
+    """``preexec_fn`` for a CLI that a test stops with SIGINT: a shell without job control
+    starts background jobs (``cmd &`` in a script) with SIGINT ignored, a child keeps that,
+    and Python then never raises KeyboardInterrupt. A terminal's Ctrl-C reaches the CLI
+    with the default handling, as here."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def tiny_metadata(**overrides: str) -> dict[str, str]:
     meta = {
         "moodlens.labels": json.dumps(TINY_LABELS),

@@ -26,6 +26,8 @@ from moodlens._analyze_inputs import AnalyzeOptions, Probe, Source, expand_input
 from moodlens._analyze_table import COLUMNS, build_source  # noqa: E402
 from moodlens._analyze_worker import Worker  # noqa: E402
 
+from ..conftest import hear_ctrl_c  # noqa: E402
+
 CLIP_FRAMES, CLIP_FPS = 24, 10.0
 EXPECTED_COLUMNS = [
     "source", "frame", "timestamp", "face_id", "x", "y", "w", "h", "emotion", "confidence",
@@ -269,6 +271,7 @@ def stop_with_a_signal_and_resume(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=hear_ctrl_c,
     )
     try:
         deadline = time.monotonic() + 90

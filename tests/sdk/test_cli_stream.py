@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import hear_ctrl_c
 from ._stream_support import (
     JSONL_PLUGIN,
     env_with_path,
@@ -185,6 +186,7 @@ def test_ctrl_c_and_sigterm_stop_cleanly_and_every_plugin_hears_it(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=hear_ctrl_c,
     )
     deadline = time.monotonic() + 60
     while sum(e["kind"] == "reading" for e in read_jsonl(good)) < 15:
