@@ -85,34 +85,22 @@ def _mirrors(meta: dict[str, str]) -> bool:
 _INT64_MIN = np.iinfo(np.int64).min
 
 
+def _int64(name: str, values: Sequence[int], dims: Sequence[int]):
+    """A Constant node holding int64 ``values`` of shape ``dims``, output ``name``."""
+    from onnx import TensorProto, helper
+
+    tensor = helper.make_tensor(f"{name}_value", TensorProto.INT64, list(dims), list(values))
+    return helper.make_node("Constant", [], [name], value=tensor)
+
+
 def _mirror_in(x: str, out: str, prefix: str) -> list:
     """Nodes: ``out`` = the batch ``x`` (N, H, W, C) followed by its mirror images."""
     from onnx import helper
 
-    def const(name: str, value: int):
-        return helper.make_node(
-            "Constant",
-            [],
-            [f"{prefix}{name}"],
-            value=helper.make_tensor(f"{prefix}{name}_value", 7, [1], [value]),
-        )
-
+    steps = {"flip_start": -1, "flip_end": int(_INT64_MIN), "flip_axis": 2, "flip_step": -1}
     return [
-        const("flip_start", -1),
-        const("flip_end", int(_INT64_MIN)),
-        const("flip_axis", 2),
-        const("flip_step", -1),
-        helper.make_node(
-            "Slice",
-            [
-                x,
-                f"{prefix}flip_start",
-                f"{prefix}flip_end",
-                f"{prefix}flip_axis",
-                f"{prefix}flip_step",
-            ],
-            [f"{prefix}mirrored"],
-        ),
+        *(_int64(f"{prefix}{name}", [value], [1]) for name, value in steps.items()),
+        helper.make_node("Slice", [x, *(f"{prefix}{n}" for n in steps)], [f"{prefix}mirrored"]),
         helper.make_node("Concat", [x, f"{prefix}mirrored"], [out], axis=0),
     ]
 
@@ -122,36 +110,17 @@ def _mirror_out(scores: str, classes: int, prefix: str) -> tuple[list, str]:
     of ``scores``, (2N, K)); returns them and the name of the (N, K) sum."""
     from onnx import helper
 
-    shape = helper.make_node(
-        "Constant",
-        [],
-        [f"{prefix}pair_shape"],
-        value=helper.make_tensor(f"{prefix}pair_shape_value", 7, [3], [2, -1, classes]),
-    )
-    views = [
-        helper.make_node(
-            "Constant",
-            [],
-            [f"{prefix}view{k}"],
-            value=helper.make_tensor(f"{prefix}view{k}_value", 7, [], [k]),
-        )
-        for k in (0, 1)
-    ]
+    p = prefix
     nodes = [
-        shape,
-        *views,
-        helper.make_node("Reshape", [scores, f"{prefix}pair_shape"], [f"{prefix}pairs"]),
-        helper.make_node(
-            "Gather", [f"{prefix}pairs", f"{prefix}view0"], [f"{prefix}plain"], axis=0
-        ),
-        helper.make_node(
-            "Gather", [f"{prefix}pairs", f"{prefix}view1"], [f"{prefix}mirror_scores"], axis=0
-        ),
-        helper.make_node(
-            "Add", [f"{prefix}plain", f"{prefix}mirror_scores"], [f"{prefix}both_views"]
-        ),
+        _int64(f"{p}pair_shape", [2, -1, classes], [3]),
+        _int64(f"{p}view0", [0], []),
+        _int64(f"{p}view1", [1], []),
+        helper.make_node("Reshape", [scores, f"{p}pair_shape"], [f"{p}pairs"]),
+        helper.make_node("Gather", [f"{p}pairs", f"{p}view0"], [f"{p}plain"], axis=0),
+        helper.make_node("Gather", [f"{p}pairs", f"{p}view1"], [f"{p}mirror_scores"], axis=0),
+        helper.make_node("Add", [f"{p}plain", f"{p}mirror_scores"], [f"{p}both_views"]),
     ]
-    return nodes, f"{prefix}both_views"
+    return nodes, f"{p}both_views"
 
 
 def _metadata(model) -> dict[str, str]:
