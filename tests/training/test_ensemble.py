@@ -490,8 +490,15 @@ def test_ship_int8_writes_the_int8_graph_and_measures_it(tmp_path, monkeypatch, 
         scores = d.classify(faces.images)
     assert meta["moodlens.quantization"] == "int8-qdq-per-channel"
     assert json.loads(meta["moodlens.calibration"])["method"] == "vector"
-    # the card's and the report's numbers are the int8 graph's own
-    assert report["int8"]["validation_accuracy"] == report["Validation"]["accuracy"]
+    # the card's and the report's numbers are the int8 graph's own, "after" included
+    from moodlens_training import evaluate_model_with_scores, load_faces, with_validation
+
+    val = with_validation(load_faces(data))["Validation"]
+    own, _ = evaluate_model_with_scores(out, val)
+    after = {"accuracy": "validation_accuracy", "ece": "validation_ece_after"}
+    for key, fit_key in {**after, "nll": "validation_nll_after"}.items():
+        assert report["Validation"][key] == pytest.approx(own[key], abs=1e-9)
+        assert report["calibration"][fit_key] == pytest.approx(own[key], abs=1e-9)
     assert float(meta["moodlens.publictest_accuracy"]) == pytest.approx(
         report["PublicTest"]["accuracy"], abs=1e-4
     )
